@@ -1,0 +1,361 @@
+"""The attack engine: one compiled loop assembled from parts.
+
+``Attack(source, config)(images, labels)`` runs, inside one ``tf.function``:
+
+1. the objective's preparation on the clean images (for FIA: the importance
+   weights, aggregated over N masked copies in memory-bounded passes);
+2. ``num_iter`` iterations of: input transform (DI) -> objective value ->
+   input gradient -> gradient transform (TI) -> update rule (momentum sign or
+   PI) -> projection to the eps-ball (and the pixel range).
+
+Images are float pixels in 0..255; eps and alpha are in the same units.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from fia_tf import config as config_lib
+from fia_tf import objectives
+from fia_tf import rng
+from fia_tf import source as source_lib
+from fia_tf import transforms
+from fia_tf import updates
+
+PIXEL_MAX = 255.0
+
+
+def default_jit_compile():
+  """XLA pays on GPUs; on CPUs it measured ~20% slower, so it is off there."""
+  return bool(tf.config.list_physical_devices('GPU'))
+
+
+def activation_bytes(model):
+  """Float32 bytes of all layer outputs of ``model`` for one image.
+
+  A rough upper bound of the activations one forward pass keeps for its
+  backward pass, used to size FIA's masked-copy passes.
+  """
+  total = 0
+  for layer in model.layers:
+    outputs = layer.output if isinstance(layer.output, (list, tuple)) else [
+        layer.output]
+    for out in outputs:
+      dims = [d for d in out.shape[1:]]
+      if all(d is not None for d in dims):
+        total += int(np.prod(dims)) * 4
+  return max(total, 1)
+
+
+class Attack:
+  """A configured transfer attack against one source model.
+
+  Args:
+    source: a :class:`fia_tf.SourceModel` (Keras model returning logits, its
+      preprocessing, its feature layer).
+    config: an :class:`fia_tf.AttackConfig` (default: FIA, paper settings).
+    layer_name: feature layer overriding ``source.feature_layer``.
+
+  Calling the attack returns adversarial images as float32 pixels in
+  [0, 255]. See :meth:`__call__`.
+  """
+
+  def __init__(self, source, config=None, layer_name=None):
+    if not isinstance(source, source_lib.SourceModel):
+      raise ValueError('source must be a fia_tf.SourceModel, got '
+                       f'{type(source).__name__}')
+    self.source = source
+    self.config = config = config or config_lib.AttackConfig()
+    parts = config.parts
+    model = source.model
+    shape = model.inputs[0].shape
+    if len(shape) != 4:
+      raise ValueError(f'{source.name}: the model input must be [B, H, W, C], '
+                       f'got {tuple(shape)}')
+    self.image_shape = tuple(shape[1:])
+    height, width, channels = self.image_shape
+    if channels is None:
+      raise ValueError(f'{source.name}: the model input needs a static '
+                       'channel count')
+    self.num_classes = source.num_classes
+    self.objective = objectives.build(config)
+
+    self.feature_model = self.features_and_logits = None
+    if self.objective.output == 'features':
+      self.feature_model, self.features_and_logits = source_lib.feature_models(
+          source, layer_name)
+      self.layer_name = self.feature_model.outputs[0].name
+    self.net = (self.feature_model if self.objective.output == 'features'
+                else model)
+
+    if parts.input_transform == 'di':
+      if height is None or height != width:
+        raise ValueError('DI needs a square, static model input, got '
+                         f'{height}x{width}')
+      self.input_transform = transforms.InputDiversity(
+          height, config.di_resize(height), config.di_prob)
+    else:
+      self.input_transform = transforms.Identity()
+    if parts.gradient_transform == 'ti':
+      self.gradient_transform = transforms.TranslationInvariance(
+          config.tkern_size, config.tkern_nsig, channels)
+    else:
+      self.gradient_transform = transforms.Identity()
+    # The iterate lives in pixels (scale 1) or, like the original, in the
+    # model-input domain with eps and alpha rescaled.
+    if config.domain == 'model':
+      if source.inverse is None or source.scale is None:
+        raise ValueError(f"domain='model' needs a source with inverse and "
+                         f'scale, got inverse={source.inverse!r}, '
+                         f'scale={source.scale!r}')
+      self.scale = float(source.scale)
+      self.to_domain, self.from_domain = source.preprocess, source.inverse
+    else:
+      self.scale = 1.0
+      self.to_domain = self.from_domain = lambda x: x
+    alpha, eps = config.alpha * self.scale, config.eps * self.scale
+    if parts.update == 'pi':
+      self.update = updates.PatchWise(
+          alpha, eps, config.momentum,
+          config.amplification_factor, config.gamma, config.pkern_size,
+          channels)
+    else:
+      self.update = updates.MomentumSign(alpha, eps, config.momentum)
+
+    self.jit_compile = (default_jit_compile() if config.jit_compile is None
+                        else config.jit_compile)
+    self.mask_batch = config.mask_batch
+    if self.mask_batch is None and parts.objective == 'fia':
+      per_copy = activation_bytes(self.features_and_logits)
+      self.mask_batch = int(min(max(config.memory_budget // per_copy, 1),
+                                1024))
+    signature = [
+        tf.TensorSpec([None, *self.image_shape], tf.float32, name='images'),
+        tf.TensorSpec([None], tf.int32, name='labels'),
+        tf.TensorSpec([None], tf.int64, name='ids'),
+    ]
+    self._compiled = tf.function(self._run, input_signature=signature,
+                                 jit_compile=self.jit_compile)
+
+  # -- public API ------------------------------------------------------------
+
+  def __call__(self, images, labels=None, ids=None):
+    """Attacks a batch.
+
+    Args:
+      images: ``[B, H, W, C]`` pixels in [0, 255], float or uint8.
+      labels: ``[B]`` int class indices in the model's label space. Needed by
+        FIA and by cross-entropy with ``ce_labels='true'``; ignored otherwise.
+      ids: ``[B]`` int64 per-image ids keying all randomness (for example the
+        index of the image in its dataset). By default they are derived from
+        the pixel content, so results never depend on batching or order.
+
+    Returns:
+      float32 ``[B, H, W, C]`` adversarial pixels in [0, 255].
+    """
+    return self.run(images, labels, ids)[0]
+
+  def run(self, images, labels=None, ids=None):
+    """Like :meth:`__call__`, also returning the objective per iteration.
+
+    Returns:
+      ``(adversarial images, values)``, ``values`` float32 ``[num_iter, B]``:
+      the objective of each image at the start of each iteration.
+    """
+    images, labels, ids = self._check_inputs(images, labels, ids)
+    return self._compiled(images, labels, ids)
+
+  def logits(self, images):
+    """Source-model logits of pixel images (inside or outside the attack)."""
+    return self.source.model(self.source.preprocess(images), training=False)
+
+  def importance_weights(self, images, labels, ids):
+    """FIA's aggregate gradient, before normalisation and negation.
+
+    The gradient of ``sum(logits * onehot(labels))`` with respect to the
+    feature map, summed over ``ens`` copies of each image whose raw pixels are
+    multiplied by Bernoulli(``keep_prob``) masks drawn per pixel and channel.
+    With ``ens == 0`` it is the clean image's gradient. When DI is part of the
+    attack, every masked copy also goes through DI with its own draw, as in
+    the original (where DI sits in the graph the weights are taken from).
+
+    The ``B * ens`` copies run as batches of ``mask_batch`` copies (the last
+    one padded with copies that contribute nothing), so peak memory is bounded
+    whatever B and N are, and no Python loop over masks is traced.
+    """
+    cfg = self.config
+    labels = tf.convert_to_tensor(labels, tf.int32)
+    ids = tf.convert_to_tensor(ids, tf.int64)
+    onehot = tf.one_hot(labels, self.num_classes)
+    if cfg.ens == 0:
+      keys = rng.keys(cfg.seed, rng.MASK_DI, 0, ids)
+      model_input = self.input_transform(self.source.preprocess(images), keys)
+      return self._logit_gradient(model_input, onehot)
+
+    batch = tf.shape(images)[0]
+    total = batch * cfg.ens
+    passes = (total + self.mask_batch - 1) // self.mask_batch
+    per_pass = (total + passes - 1) // passes
+    feature_shape = self.features_and_logits.outputs[0].shape[1:]
+    aggregate = tf.zeros(tf.concat([[batch], feature_shape], 0), tf.float32)
+    for p in tf.range(passes):
+      copy = p * per_pass + tf.range(per_pass)
+      valid = copy < total
+      copy = tf.minimum(copy, total - 1)
+      image, mask_index = copy // cfg.ens, copy % cfg.ens
+      copy_ids = tf.gather(ids, image)
+      masks = rng.uniform(rng.keys(cfg.seed, rng.MASK, mask_index, copy_ids),
+                          self.image_shape) < cfg.keep_prob
+      pixels = tf.gather(images, image) * tf.cast(masks, tf.float32)
+      model_input = self.input_transform(
+          self.source.preprocess(pixels),
+          rng.keys(cfg.seed, rng.MASK_DI, mask_index, copy_ids))
+      selector = tf.gather(onehot, image) * tf.cast(valid, tf.float32)[:, None]
+      grad = self._logit_gradient(model_input, selector)
+      aggregate = tf.tensor_scatter_nd_add(aggregate, image[:, None], grad)
+    return aggregate
+
+  # -- internals -------------------------------------------------------------
+
+  def _logit_gradient(self, model_input, selector):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(model_input)
+      features, logits = self.features_and_logits(model_input, training=False)
+      target = tf.reduce_sum(logits * selector)
+    return tape.gradient(target, features)
+
+  def _model_input(self, x):
+    """Model input for an iterate in the working domain."""
+    return x if self.config.domain == 'model' else self.source.preprocess(x)
+
+  def _run(self, images, labels, ids):
+    cfg = self.config
+    state = self.objective.prepare(self, images, labels, ids)
+    start = images
+    if cfg.parts.objective == 'nrdm':
+      noise = rng.normal(rng.keys(cfg.seed, rng.NRDM_INIT, 0, ids),
+                         self.image_shape)
+      start = images + cfg.nrdm_noise_std * noise
+    clean = self.to_domain(images)
+    x = self.to_domain(start)
+    eps = cfg.eps * self.scale
+    low, high = clean - eps, clean + eps
+    if cfg.clip == 'step':
+      # Preprocessing is monotone per channel, so the pixel range maps to a
+      # per-channel interval.
+      bounds = tf.sort(tf.stack([self.to_domain(tf.zeros_like(images)),
+                                 self.to_domain(tf.fill(tf.shape(images),
+                                                        PIXEL_MAX))]), axis=0)
+      low, high = tf.maximum(low, bounds[0]), tf.minimum(high, bounds[1])
+    clean_input = self._model_input(clean)
+    random_input = cfg.parts.input_transform != 'none'
+    cached_clean = None
+    if self.objective.needs_clean and not random_input:
+      cached_clean = self.net(clean_input, training=False)
+    acc = tf.zeros_like(x)
+    amp = tf.zeros_like(x)
+    trace = tf.TensorArray(tf.float32, size=cfg.num_iter)
+    for t in tf.range(cfg.num_iter):
+      keys = rng.keys(cfg.seed, rng.DI, t, ids)
+      clean_out = cached_clean
+      if self.objective.needs_clean and random_input:
+        # The clean features go through the same DI draw as the adversarial
+        # image, as in the original, where both share one batch.
+        clean_out = self.net(self.input_transform(clean_input, keys),
+                             training=False)
+      with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(x)
+        out = self.net(self.input_transform(self._model_input(x), keys),
+                       training=False)
+        values = self.objective(out, state, clean_out)
+        total = tf.reduce_sum(values)
+      grad = tape.gradient(total, x)
+      trace = trace.write(t, values)
+      grad = self.gradient_transform(grad)
+      x, acc, amp = self.update(x, grad, acc, amp)
+      x = tf.clip_by_value(x, low, high)
+    adversarial = tf.clip_by_value(self.from_domain(x), 0.0, PIXEL_MAX)
+    return adversarial, trace.stack()
+
+  def _needs_labels(self):
+    parts = self.config.parts
+    return parts.objective == 'fia' or (parts.objective == 'ce' and
+                                        self.config.ce_labels == 'true')
+
+  def _check_inputs(self, images, labels, ids):
+    """Converts and validates; ValueError names the argument and value."""
+    images = tf.convert_to_tensor(images)
+    if not (images.dtype.is_floating or images.dtype == tf.uint8):
+      raise ValueError(
+          f'images must be float or uint8 pixels, got dtype {images.dtype.name}')
+    if images.shape.rank != 4:
+      raise ValueError('images must have rank 4 [B, H, W, C], got shape '
+                       f'{images.shape}')
+    expected = self.image_shape
+    for got, want, what in zip(images.shape[1:], expected,
+                               ('height', 'width', 'channels')):
+      if got is not None and want is not None and got != want:
+        raise ValueError(f'images {what} must be {want} for {self.source.name}'
+                         f', got shape {images.shape}')
+    images = tf.cast(images, tf.float32)
+    batch = images.shape[0]
+
+    if labels is None:
+      if self._needs_labels():
+        raise ValueError(f'{self.config.parts.name} needs labels, got None')
+      labels = tf.zeros(tf.shape(images)[:1], tf.int32)
+    else:
+      labels = tf.convert_to_tensor(labels)
+      if not labels.dtype.is_integer:
+        raise ValueError(f'labels must be integers, got dtype '
+                         f'{labels.dtype.name}')
+      if labels.shape.rank != 1 or (batch is not None and
+                                    labels.shape[0] not in (None, batch)):
+        raise ValueError(f'labels must have shape [{batch}], got '
+                         f'{labels.shape}')
+      labels = tf.cast(labels, tf.int32)
+
+    if ids is None:
+      ids = rng.content_ids(images)
+    else:
+      ids = tf.convert_to_tensor(ids)
+      if not ids.dtype.is_integer:
+        raise ValueError(f'ids must be integers, got dtype {ids.dtype.name}')
+      if ids.shape.rank != 1 or (batch is not None and
+                                 ids.shape[0] not in (None, batch)):
+        raise ValueError(f'ids must have shape [{batch}], got {ids.shape}')
+      ids = tf.cast(ids, tf.int64)
+
+    if tf.executing_eagerly():
+      pixels = images.numpy()
+      if not np.all(np.isfinite(pixels)):
+        bad = pixels[~np.isfinite(pixels)].flat[0]
+        raise ValueError(f'images must be finite, got a pixel value {bad}')
+      if pixels.size and (pixels.min() < 0 or pixels.max() > PIXEL_MAX):
+        raise ValueError('images must be pixels in [0, 255], got values in '
+                         f'[{pixels.min()}, {pixels.max()}]')
+      values = labels.numpy()
+      if values.size and (values.min() < 0 or
+                          values.max() >= self.num_classes):
+        wrong = values[(values < 0) | (values >= self.num_classes)][0]
+        raise ValueError(f'labels must be in [0, {self.num_classes}), got '
+                         f'{wrong}')
+    else:
+      # Inside a graph (tf.data, Keras fit) the values are unknown here; the
+      # checks run with the graph and fail with the same messages.
+      checks = [
+          tf.debugging.assert_all_finite(images, 'images must be finite'),
+          tf.debugging.assert_greater_equal(
+              images, 0.0, message='images must be pixels in [0, 255]'),
+          tf.debugging.assert_less_equal(
+              images, PIXEL_MAX, message='images must be pixels in [0, 255]'),
+          tf.debugging.assert_greater_equal(
+              labels, 0, message=f'labels must be in [0, {self.num_classes})'),
+          tf.debugging.assert_less(
+              labels, self.num_classes,
+              message=f'labels must be in [0, {self.num_classes})'),
+      ]
+      with tf.control_dependencies(checks):
+        images = tf.identity(images)
+    return images, labels, ids
