@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fia_tf-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test bench clean
+.PHONY: install test checkpoints demo train-mini ablation-mini bench clean
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,22 @@ install: $(STAMP)
 ## Run the test suite.
 test: $(STAMP)
 	$(PY) -m pytest -q tests
+
+## Fetch, verify and record the official slim checkpoints (needs network).
+checkpoints: $(STAMP)
+	$(PY) -m fia_tf.zoo.download paper
+
+## The embedded default: FIA vs baselines on Fashion-MNIST with the mini zoo.
+demo: $(STAMP)
+	$(PY) experiments/demo_mini.py
+
+## Retrain the mini zoo from scratch (needs the Fashion-MNIST training set).
+train-mini: $(STAMP)
+	$(PY) experiments/train_mini.py
+
+## Success vs FIA layer depth, N and drop probability (mini zoo).
+ablation-mini: $(STAMP)
+	$(PY) experiments/ablation_mini.py
 
 ## Engine speed against its roofline (keras.applications ResNet50, random weights).
 bench: $(STAMP)

@@ -1,47 +1,68 @@
-"""Named pixel -> model-input functions (and inverses) for serialisable configs."""
+"""Named pixel -> model-input conventions (and inverses), one place for all.
 
-import tensorflow as tf
+The arithmetic runs in float64 and the result is cast back to the input's
+float type: the original code preprocessed in float64 NumPy and fed float32,
+and a float32 subtraction of the (inexact) float32 VGG means is one ulp off.
+"""
+
+from keras import ops
 
 VGG_MEAN = (123.68, 116.78, 103.94)
+
+
+def _in_float64(fn):
+  # keras.ops, so the functions also apply to KerasTensors in functional
+  # models; with the TF backend they are plain TF ops.
+  def wrapped(x):
+    dtype = ops.dtype(x) if 'float' in str(ops.dtype(x)) else 'float32'
+    return ops.cast(fn(ops.cast(x, 'float64')), dtype)
+  wrapped.__name__ = fn.__name__
+  wrapped.__doc__ = fn.__doc__
+  return wrapped
 
 
 def identity(x):
   return x
 
 
+@_in_float64
 def unit(x):
   """0..255 -> 0..1."""
   return x / 255.0
 
 
+@_in_float64
 def inception(x):
   """0..255 -> -1..1, the slim Inception / ResNet-v2 convention."""
   return (x / 255.0 - 0.5) * 2.0
 
 
+@_in_float64
 def vgg(x):
-  """Per-channel mean subtraction, the slim VGG / ResNet-v1 convention."""
-  return x - tf.constant(VGG_MEAN, x.dtype)
+  """Per-channel RGB mean subtraction, the slim VGG / ResNet-v1 convention."""
+  return x - ops.convert_to_tensor(VGG_MEAN, 'float64')
 
 
+@_in_float64
 def inverse_unit(x):
   return x * 255.0
 
 
+@_in_float64
 def inverse_inception(x):
   return (x + 1.0) * 0.5 * 255.0
 
 
+@_in_float64
 def inverse_vgg(x):
-  return x + tf.constant(VGG_MEAN, x.dtype)
+  return x + ops.convert_to_tensor(VGG_MEAN, 'float64')
 
 
 FUNCTIONS = {'identity': identity, 'unit': unit, 'inception': inception,
              'vgg': vgg}
 INVERSES = {'identity': identity, 'unit': inverse_unit,
             'inception': inverse_inception, 'vgg': inverse_vgg}
-
-
+# Model-input units per pixel level (for converting eps and steps).
 SCALES = {'identity': 1.0, 'unit': 1 / 255, 'inception': 2 / 255, 'vgg': 1.0}
 
 
