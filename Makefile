@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fia_tf-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test checkpoints demo train-mini ablation-mini bench clean
+.PHONY: install test checkpoints reproduce demo train-mini ablation-mini bench clean
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 ## Fetch, verify and record the official slim checkpoints (needs network).
 checkpoints: $(STAMP)
 	$(PY) -m fia_tf.zoo.download paper
+
+## The paper's ImageNet-compatible benchmark (needs the checkpoints).
+reproduce: $(STAMP)
+	$(PY) experiments/reproduce.py
 
 ## The embedded default: FIA vs baselines on Fashion-MNIST with the mini zoo.
 demo: $(STAMP)
