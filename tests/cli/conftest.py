@@ -23,6 +23,17 @@ PYTHON = str(_VENV_PY) if _VENV_PY.exists() else sys.executable
 TINY = '--model_module=fia_tf.tiny_zoo'
 
 
+@pytest.fixture(scope='package', autouse=True)
+def _restore_registry():
+  """Importing fia_tf.tiny_zoo registers its nets in the global registry;
+  take them out again so tests of other packages see the real zoo."""
+  from fia_tf.zoo import registry  # pylint: disable=import-outside-toplevel
+  saved = dict(registry.REGISTRY)
+  yield
+  registry.REGISTRY.clear()
+  registry.REGISTRY.update(saved)
+
+
 def command(script, *args):
   return [PYTHON, str(REPO / 'experiments' / script), *map(str, args)]
 
