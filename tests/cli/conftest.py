@@ -26,12 +26,16 @@ TINY = '--model_module=fia_tf.tiny_zoo'
 @pytest.fixture(scope='package', autouse=True)
 def _restore_registry():
   """Importing fia_tf.tiny_zoo registers its nets in the global registry;
-  take them out again so tests of other packages see the real zoo."""
+  take them out again so tests of other packages see the real zoo.
+
+  Session-scoped fixtures of this package may import it before this
+  fixture runs, so the tiny nets are removed by name, not by snapshot.
+  """
+  from fia_tf import tiny_zoo  # pylint: disable=import-outside-toplevel
   from fia_tf.zoo import registry  # pylint: disable=import-outside-toplevel
-  saved = dict(registry.REGISTRY)
   yield
-  registry.REGISTRY.clear()
-  registry.REGISTRY.update(saved)
+  for name in tiny_zoo.TINY_MODELS:
+    registry.REGISTRY.pop(name, None)
 
 
 def command(script, *args):
