@@ -42,9 +42,9 @@ train-mini: $(STAMP)
 ablation-mini: $(STAMP)
 	$(PY) experiments/ablation_mini.py
 
-## Engine speed against its roofline (keras.applications ResNet50, random weights).
+## Engine speed and peak memory against its roofline (slim zoo, random weights).
 bench: $(STAMP)
-	$(PY) experiments/bench_engine.py
+	$(PY) experiments/benchmark.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

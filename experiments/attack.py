@@ -16,6 +16,7 @@ byte-identical files. Exit status: 0 done, 2 bad input, 3 checkpoint
 problem, 130 interrupted.
 """
 
+import contextlib
 import os
 import pathlib
 import sys
@@ -30,6 +31,7 @@ from absl import logging
 import fia_tf
 from fia_tf import cli
 from fia_tf import data
+from fia_tf import distribute
 from fia_tf import pipeline
 from fia_tf.zoo import registry
 
@@ -52,7 +54,10 @@ _EPS = flags.DEFINE_float('max_epsilon', _D.eps,
                           'L-inf budget in pixel levels (0..255).')
 _NUM_ITER = flags.DEFINE_integer('num_iter', _D.num_iter, 'Iterations.')
 _ALPHA = flags.DEFINE_float('alpha', _D.alpha, 'Step size in pixel levels.')
-_BATCH = flags.DEFINE_integer('batch_size', 20, 'Images per attack call.')
+_BATCH = flags.DEFINE_integer(
+    'batch_size', 20, 'Images per attack step and replica (a step of N '
+    'replicas attacks N x batch_size). Results do not depend on the number '
+    'of replicas.')
 _MOMENTUM = flags.DEFINE_float('momentum', _D.momentum, 'Momentum decay.')
 _IMAGE_SIZE = flags.DEFINE_integer(
     'image_size', None, 'Attack resolution; must equal the model input size '
@@ -96,6 +101,13 @@ _OVERWRITE = flags.DEFINE_bool(
     'settings in output_dir.')
 _PROGRESS = flags.DEFINE_float('progress_every', 10.0,
                                'Seconds between progress lines.')
+_STRATEGY = flags.DEFINE_enum('strategy', 'default',
+                              list(distribute.STRATEGIES), cli.STRATEGY_HELP)
+_CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, cli.CPU_DEVICES_HELP)
+_MEMORY = flags.DEFINE_float(
+    'memory_budget_mib', None, 'FIA: activation memory per replica for the '
+    'masked copies, MiB (default: from the device memory). Changes speed '
+    'and peak memory, never the result.')
 
 
 def attack_config():
@@ -107,12 +119,14 @@ def attack_config():
       di_prob=_PROB.value, tkern_size=_TKERN.value,
       amplification_factor=_AMP.value, gamma=_GAMMA.value,
       pkern_size=_PKERN.value, seed=_SEED.value,
-      jit_compile=cli.xla_setting(_XLA.value))
+      jit_compile=cli.xla_setting(_XLA.value), micro_batch=_BATCH.value,
+      memory_budget=cli.memory_budget(_MEMORY.value))
 
 
 def main(argv):
   if len(argv) > 1:
     raise ValueError(f'unexpected arguments: {argv[1:]}')
+  strategy = cli.strategy(_STRATEGY.value, _CPU_DEVICES.value)
   cli.load_model_modules(_MODEL_MODULE.value)
   spec = registry.get_spec(_MODEL.value)
   if _IMAGE_SIZE.value is not None and _IMAGE_SIZE.value != spec.input_size:
@@ -130,13 +144,15 @@ def main(argv):
                           _MAX_IMAGES.value)
   logging.info('%d images in %s; labels %s (%s)', len(image_set),
                image_set.directory, image_set.labels_path, image_set.id_rule)
-  source = spec.source_model(checkpoint_dir=_CHECKPOINT_DIR.value,
-                             feature_layer=_LAYER.value)
-  attack = fia_tf.Attack(source, config)
+  with strategy.scope() if strategy else contextlib.nullcontext():
+    source = spec.source_model(checkpoint_dir=_CHECKPOINT_DIR.value,
+                               feature_layer=_LAYER.value)
+  attack = fia_tf.Attack(source, config, strategy=strategy)
   flag_values = {f.name: f.value for f in flags.FLAGS.get_key_flags_for_module(
       sys.argv[0])}
+  replicas = strategy.num_replicas_in_sync if strategy else 1
   summary = pipeline.attack_directory(
-      attack, image_set, output_dir, batch_size=_BATCH.value,
+      attack, image_set, output_dir, batch_size=_BATCH.value * replicas,
       label_offset=spec.label_offset, model_name=spec.name,
       layer_name=_LAYER.value or spec.default_layer,
       overwrite=_OVERWRITE.value, progress_every=_PROGRESS.value,

@@ -30,6 +30,7 @@ from absl import logging
 from fia_tf import benchmark_table
 from fia_tf import cli
 from fia_tf import data
+from fia_tf import distribute
 from fia_tf import evaluation
 from fia_tf import io
 from fia_tf import pipeline
@@ -61,6 +62,9 @@ _MAX_IMAGES = flags.DEFINE_integer('max_images', 0,
                                    'Only the first N images (0: all).')
 _PROGRESS = flags.DEFINE_float('progress_every', 10.0,
                                'Seconds between progress lines.')
+_STRATEGY = flags.DEFINE_enum('strategy', 'default',
+                              list(distribute.STRATEGIES), cli.STRATEGY_HELP)
+_CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, cli.CPU_DEVICES_HELP)
 
 
 def adversarial_dirs(values):
@@ -85,6 +89,7 @@ def main(argv):
     raise ValueError(f'unexpected arguments: {argv[1:]}')
   if _BATCH.value < 1:
     raise ValueError(f'batch_size must be >= 1, got {_BATCH.value}')
+  strategy = cli.strategy(_STRATEGY.value, _CPU_DEVICES.value)
   cli.load_model_modules(_MODEL_MODULE.value)
   models = list(_MODELS.value)
   if not models:
@@ -102,7 +107,11 @@ def main(argv):
       image_set, dirs, models, checkpoint_dir=_CHECKPOINT_DIR.value,
       batch_size=_BATCH.value,
       cache_dir=output_dir / 'predictions' if _CACHE.value else None,
-      control=_CONTROL.value, progress_every=_PROGRESS.value)
+      control=_CONTROL.value, progress_every=_PROGRESS.value,
+      strategy=strategy)
+  markdown = benchmark_table.evaluation_rows_markdown(rows)
+  if not distribute.is_chief(strategy):
+    return 0
   io.atomic_write_json(output_dir / 'evaluation.json', {
       'clean_dir': str(image_set.directory),
       'labels': str(image_set.labels_path), 'id_rule': image_set.id_rule,
@@ -111,7 +120,6 @@ def main(argv):
       'versions': pipeline.versions(), 'rows': rows})
   io.atomic_write_text(output_dir / 'evaluation.csv',
                        benchmark_table.evaluation_rows_csv(rows))
-  markdown = benchmark_table.evaluation_rows_markdown(rows)
   io.atomic_write_text(output_dir / 'evaluation.md', markdown)
   print(markdown)
   missing = {r['set']: len(r['missing']) for r in rows if r['missing']}

@@ -32,6 +32,7 @@ from absl import flags
 
 from fia_tf import benchmark
 from fia_tf import cli
+from fia_tf import distribute
 
 _CONFIG = flags.DEFINE_string(
     'config', 'paper', 'Benchmark config: a name in experiments/configs or a '
@@ -63,11 +64,19 @@ _ATTACK_ONLY = flags.DEFINE_bool('attack_only', False,
                                  'Run the attacks, skip the evaluation.')
 _PROGRESS = flags.DEFINE_float('progress_every', 30.0,
                                'Seconds between progress lines.')
+_STRATEGY = flags.DEFINE_enum('strategy', 'default',
+                              list(distribute.STRATEGIES), cli.STRATEGY_HELP)
+_CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, cli.CPU_DEVICES_HELP)
+_MEMORY = flags.DEFINE_float(
+    'memory_budget_mib', None, 'FIA: activation memory per replica for the '
+    'masked copies, MiB (default: the config\'s, else from the device '
+    'memory). Changes speed and peak memory, never the result.')
 
 
 def main(argv):
   if len(argv) > 1:
     raise ValueError(f'unexpected arguments: {argv[1:]}')
+  strategy = cli.strategy(_STRATEGY.value, _CPU_DEVICES.value)
   cli.load_model_modules(_MODEL_MODULE.value)
   config = 'dry_run' if _DRY_RUN.value else _CONFIG.value
   cwd = pathlib.Path.cwd()
@@ -76,13 +85,17 @@ def main(argv):
       'labels': str(cwd / _LABELS.value) if _LABELS.value else None}
   bench = benchmark.select(benchmark.load(config, overrides), _SOURCES.value,
                            _METHODS.value)
+  budget = cli.memory_budget(_MEMORY.value)
+  if budget is not None:
+    bench.attack = dict(bench.attack, memory_budget=budget)
   output_dir = pathlib.Path(_OUTPUT_DIR.value or
                             benchmark.REPO_ROOT / 'results' / bench.name)
   tables = benchmark.run(
       bench, output_dir, checkpoint_dir=_CHECKPOINT_DIR.value,
       max_images=_MAX_IMAGES.value or None,
       jit_compile=cli.xla_setting(_XLA.value),
-      progress_every=_PROGRESS.value, evaluate=not _ATTACK_ONLY.value)
+      progress_every=_PROGRESS.value, evaluate=not _ATTACK_ONLY.value,
+      strategy=strategy)
   if tables is not None:
     from fia_tf import benchmark_table  # pylint: disable=g-import-not-at-top
     print(benchmark_table.to_markdown(tables['changed']))

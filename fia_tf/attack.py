@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from fia_tf import config as config_lib
+from fia_tf import distribute
 from fia_tf import objectives
 from fia_tf import rng
 from fia_tf import source as source_lib
@@ -48,6 +49,25 @@ def activation_bytes(model):
   return max(total, 1)
 
 
+def _pass_layout(batch, ens, mask_batch):
+  """Splits ``batch`` images x ``ens`` masks into balanced passes.
+
+  A pass takes as many whole images as fit in ``mask_batch`` copies (at least
+  one) and then as many masks of each as fit; both counts are rebalanced so
+  the last pass wastes as little as possible. Works on int32 tensors.
+  """
+  def ceil_div(a, b):
+    return (a + b - 1) // b
+  images_per_pass = tf.maximum(tf.minimum(batch, mask_batch), 1)
+  blocks = ceil_div(batch, images_per_pass)
+  images_per_pass = ceil_div(batch, tf.maximum(blocks, 1))
+  masks_per_pass = tf.clip_by_value(mask_batch // tf.maximum(images_per_pass,
+                                                              1), 1, ens)
+  mask_passes = ceil_div(ens, masks_per_pass)
+  masks_per_pass = ceil_div(ens, mask_passes)
+  return images_per_pass, masks_per_pass, blocks, mask_passes
+
+
 class Attack:
   """A configured transfer attack against one source model.
 
@@ -56,16 +76,21 @@ class Attack:
       preprocessing, its feature layer).
     config: an :class:`fia_tf.AttackConfig` (default: FIA, paper settings).
     layer_name: feature layer overriding ``source.feature_layer``.
+    strategy: optional :class:`tf.distribute.Strategy`; each call then
+      shards its batch across the replicas (:func:`fia_tf.distribute.
+      run_sharded`) with byte-identical results. Build the source model
+      under ``strategy.scope()`` so its weights are mirrored.
 
   Calling the attack returns adversarial images as float32 pixels in
   [0, 255]. See :meth:`__call__`.
   """
 
-  def __init__(self, source, config=None, layer_name=None):
+  def __init__(self, source, config=None, layer_name=None, strategy=None):
     if not isinstance(source, source_lib.SourceModel):
       raise ValueError('source must be a fia_tf.SourceModel, got '
                        f'{type(source).__name__}')
     self.source = source
+    self.strategy = strategy
     self.config = config = config or config_lib.AttackConfig()
     parts = config.parts
     model = source.model
@@ -125,10 +150,12 @@ class Attack:
 
     self.jit_compile = (default_jit_compile() if config.jit_compile is None
                         else config.jit_compile)
+    self.memory_budget = (config.memory_budget or
+                          distribute.default_memory_budget(strategy))
     self.mask_batch = config.mask_batch
     if self.mask_batch is None and parts.objective == 'fia':
       per_copy = activation_bytes(self.features_and_logits)
-      self.mask_batch = int(min(max(config.memory_budget // per_copy, 1),
+      self.mask_batch = int(min(max(self.memory_budget // per_copy, 1),
                                 1024))
     signature = [
         tf.TensorSpec([None, *self.image_shape], tf.float32, name='images'),
@@ -164,7 +191,31 @@ class Attack:
       the objective of each image at the start of each iteration.
     """
     images, labels, ids = self._check_inputs(images, labels, ids)
-    return self._compiled(images, labels, ids)
+    micro = self.config.micro_batch
+    if not tf.executing_eagerly():
+      # Traced into a caller's graph (tf.data, Keras): one step, no shards.
+      adversarial, values = self._compiled(images, labels, ids)
+      return adversarial, tf.transpose(values)
+    replicas = (self.strategy.num_replicas_in_sync
+                if self.strategy is not None else 1)
+    batch = int(images.shape[0])
+    step = batch if micro is None else micro * replicas
+    outputs = []
+    for start in range(0, batch, max(step, 1)):
+      count = min(step, batch - start)
+      # Pad a short last step with copies of its last image, so every
+      # replica always runs ``micro`` images (results dropped).
+      index = tf.minimum(tf.range(start, start + step), start + count - 1)
+      chunk = [tf.gather(t, index) for t in (images, labels, ids)]
+      if self.strategy is not None:
+        result = distribute.run_sharded(self.strategy, self._compiled, *chunk)
+      else:
+        result = self._compiled(*chunk)
+      outputs.append([r[:count] for r in result])
+    if not outputs:
+      return self._compiled(images, labels, ids)
+    adversarial, values = (tf.concat(parts, 0) for parts in zip(*outputs))
+    return adversarial, tf.transpose(values)
 
   def logits(self, images):
     """Source-model logits of pixel images (inside or outside the attack)."""
@@ -180,9 +231,12 @@ class Attack:
     attack, every masked copy also goes through DI with its own draw, as in
     the original (where DI sits in the graph the weights are taken from).
 
-    The ``B * ens`` copies run as batches of ``mask_batch`` copies (the last
-    one padded with copies that contribute nothing), so peak memory is bounded
-    whatever B and N are, and no Python loop over masks is traced.
+    The ``B * ens`` copies run in passes of at most ``mask_batch`` copies
+    (:meth:`pass_layout`; the last ones padded with copies that contribute
+    nothing), so peak memory is bounded whatever B and N are, and no Python
+    loop over masks is traced. Each image's gradients are added one mask at a
+    time in mask order, so the result is bit-identical for any batch, pass
+    size or split across devices (given batch-independent kernels).
     """
     cfg = self.config
     labels = tf.convert_to_tensor(labels, tf.int32)
@@ -194,27 +248,60 @@ class Attack:
       return self._logit_gradient(model_input, onehot)
 
     batch = tf.shape(images)[0]
-    total = batch * cfg.ens
-    passes = (total + self.mask_batch - 1) // self.mask_batch
-    per_pass = (total + passes - 1) // passes
+    images_per_pass, masks_per_pass, blocks, mask_passes = _pass_layout(
+        batch, cfg.ens, self.mask_batch)
     feature_shape = self.features_and_logits.outputs[0].shape[1:]
-    aggregate = tf.zeros(tf.concat([[batch], feature_shape], 0), tf.float32)
-    for p in tf.range(passes):
-      copy = p * per_pass + tf.range(per_pass)
-      valid = copy < total
-      copy = tf.minimum(copy, total - 1)
-      image, mask_index = copy // cfg.ens, copy % cfg.ens
-      copy_ids = tf.gather(ids, image)
-      masks = rng.uniform(rng.keys(cfg.seed, rng.MASK, mask_index, copy_ids),
-                          self.image_shape) < cfg.keep_prob
-      pixels = tf.gather(images, image) * tf.cast(masks, tf.float32)
-      model_input = self.input_transform(
-          self.source.preprocess(pixels),
-          rng.keys(cfg.seed, rng.MASK_DI, mask_index, copy_ids))
-      selector = tf.gather(onehot, image) * tf.cast(valid, tf.float32)[:, None]
-      grad = self._logit_gradient(model_input, selector)
-      aggregate = tf.tensor_scatter_nd_add(aggregate, image[:, None], grad)
-    return aggregate
+    blocks_out = tf.TensorArray(tf.float32, size=blocks, infer_shape=False)
+    for block in tf.range(blocks):
+      # Copies of one pass, mask-major: [masks_per_pass, images_per_pass].
+      image = block * images_per_pass + tf.range(images_per_pass)
+      image_ok = image < batch
+      image = tf.minimum(image, batch - 1)
+      block_ids = tf.gather(ids, image)
+      block_pixels = tf.gather(images, image)
+      block_onehot = tf.gather(onehot, image)
+      aggregate = tf.zeros(tf.concat([[images_per_pass], feature_shape], 0),
+                           tf.float32)
+      for step in tf.range(mask_passes):
+        mask_index = step * masks_per_pass + tf.range(masks_per_pass)
+        valid = (tf.logical_and((mask_index < cfg.ens)[:, None],
+                                image_ok[None, :]))
+        mask_index = tf.minimum(mask_index, cfg.ens - 1)
+        copy_mask = tf.reshape(tf.repeat(mask_index, images_per_pass), [-1])
+        copy_ids = tf.tile(block_ids, [masks_per_pass])
+        masks = rng.uniform(rng.keys(cfg.seed, rng.MASK, copy_mask, copy_ids),
+                            self.image_shape) < cfg.keep_prob
+        pixels = (tf.tile(block_pixels, [masks_per_pass, 1, 1, 1]) *
+                  tf.cast(masks, tf.float32))
+        model_input = self.input_transform(
+            self.source.preprocess(pixels),
+            rng.keys(cfg.seed, rng.MASK_DI, copy_mask, copy_ids))
+        # Padding copies (past N masks or past the batch) select no logit, so
+        # their gradient is exactly zero.
+        selector = (tf.tile(block_onehot, [masks_per_pass, 1]) *
+                    tf.cast(tf.reshape(valid, [-1]), tf.float32)[:, None])
+        grads = tf.reshape(
+            self._logit_gradient(model_input, selector),
+            tf.concat([[masks_per_pass, images_per_pass], feature_shape], 0))
+        # One mask at a time, in mask order: every image's sum is then the
+        # same float sequence whatever the batch, the pass size or the
+        # device split, so results are bit-identical across them.
+        for j in tf.range(masks_per_pass):
+          aggregate = aggregate + grads[j]
+      blocks_out = blocks_out.write(block, aggregate)
+    return blocks_out.concat()[:batch]
+
+  def pass_layout(self, batch):
+    """How FIA's ``batch * ens`` masked copies are split into passes.
+
+    Returns:
+      ``(images_per_pass, masks_per_pass, image_blocks, mask_passes)``: each
+      forward/backward pass holds ``images_per_pass * masks_per_pass`` copies
+      (at most ``mask_batch`` unless one image alone exceeds it), and there
+      are ``image_blocks * mask_passes`` passes.
+    """
+    return tuple(int(v) for v in _pass_layout(
+        tf.constant(batch, tf.int32), self.config.ens, self.mask_batch))
 
   # -- internals -------------------------------------------------------------
 
@@ -276,7 +363,8 @@ class Attack:
       x, acc, amp = self.update(x, grad, acc, amp)
       x = tf.clip_by_value(x, low, high)
     adversarial = tf.clip_by_value(self.from_domain(x), 0.0, PIXEL_MAX)
-    return adversarial, trace.stack()
+    # Image-major, so that results of several replicas concatenate.
+    return adversarial, tf.transpose(trace.stack())
 
   def _needs_labels(self):
     parts = self.config.parts

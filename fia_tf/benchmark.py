@@ -31,6 +31,7 @@ reloaded, partial ones resume per batch (:mod:`fia_tf.pipeline`), and
 predictions are cached per file (:mod:`fia_tf.evaluation`).
 """
 
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -43,6 +44,7 @@ import numpy as np
 import fia_tf
 from fia_tf import benchmark_table
 from fia_tf import data
+from fia_tf import distribute
 from fia_tf import evaluation
 from fia_tf import extra_models
 from fia_tf import io
@@ -126,6 +128,7 @@ class Benchmark:
         settings = dict(self.attack)
         settings.update(source.attack)
         settings['method'] = method
+        settings.setdefault('micro_batch', self.attack_batch_size)
         if jit_compile is not None:
           settings['jit_compile'] = jit_compile
         if parts.objective == 'fia':
@@ -280,17 +283,20 @@ def check_checkpoints(bench, checkpoint_dir=None):
   return needed
 
 
-def _expected_record(attack_set, image_set, batch_size):
+def _expected_record(attack_set, image_set):
   return {'config': attack_set.config.to_dict(),
           'images': len(image_set.entries),
-          'batch_size': batch_size,
           'input_dir': str(pathlib.Path(image_set.directory).resolve()),
           'labels': str(pathlib.Path(image_set.labels_path).resolve())}
 
 
 def run_attacks(bench, image_set, output_dir, checkpoint_dir=None,
-                jit_compile=None, progress_every=10.0):
-  """Runs every attack set not already complete; returns ``{name: dir}``."""
+                jit_compile=None, progress_every=10.0, strategy=None):
+  """Runs every attack set not already complete; returns ``{name: dir}``.
+
+  Each source model is built and loaded once (in ``strategy``'s scope when
+  given) for all of its methods.
+  """
   dirs = {}
   by_source = {}
   for attack_set in bench.attack_sets(jit_compile):
@@ -301,8 +307,7 @@ def run_attacks(bench, image_set, output_dir, checkpoint_dir=None,
     for attack_set in sets:
       directory = output_dir / 'adv' / attack_set.name
       dirs[attack_set.name] = directory
-      expected = _expected_record(attack_set, image_set,
-                                  bench.attack_batch_size)
+      expected = _expected_record(attack_set, image_set)
       if pipeline.is_complete(directory, expected):
         logging.info('%s: complete, skipped', attack_set.name)
       else:
@@ -312,13 +317,17 @@ def run_attacks(bench, image_set, output_dir, checkpoint_dir=None,
     spec = registry.get_spec(source_name)
     layer = layers[source_name]
     logging.info('loading source model %s', source_name)
-    source = spec.source_model(checkpoint_dir=checkpoint_dir,
-                               feature_layer=layer)
+    with (strategy.scope() if strategy is not None else
+          contextlib.nullcontext()):
+      source = spec.source_model(checkpoint_dir=checkpoint_dir,
+                                 feature_layer=layer)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     for attack_set in todo:
-      attack = fia_tf.Attack(source, attack_set.config)
+      attack = fia_tf.Attack(source, attack_set.config, strategy=strategy)
       pipeline.attack_directory(
           attack, image_set, dirs[attack_set.name],
-          batch_size=bench.attack_batch_size, label_offset=spec.label_offset,
+          batch_size=bench.attack_batch_size * replicas,
+          label_offset=spec.label_offset,
           model_name=source_name, layer_name=layer or spec.default_layer,
           progress_every=progress_every,
           extra={'benchmark': bench.name, 'set': attack_set.name})
@@ -409,7 +418,7 @@ def write_results(bench, rows, image_set, output_dir, extra=None):
 
 
 def run(bench, output_dir, checkpoint_dir=None, max_images=None,
-        jit_compile=None, progress_every=10.0, evaluate=True):
+        jit_compile=None, progress_every=10.0, evaluate=True, strategy=None):
   """The whole benchmark: checkpoints check, attacks, evaluation, tables.
 
   Args:
@@ -422,6 +431,9 @@ def run(bench, output_dir, checkpoint_dir=None, max_images=None,
     jit_compile: XLA on/off for the attacks (``None``: engine default).
     progress_every: seconds between progress lines.
     evaluate: also evaluate and tabulate (else attacks only).
+    strategy: optional :class:`tf.distribute.Strategy` for attacks and
+      evaluation (:mod:`fia_tf.distribute`); results are byte-identical to
+      one device.
 
   Returns:
     The paper tables (``{'changed': Table, 'wrong': Table}``) or ``None``.
@@ -445,7 +457,7 @@ def run(bench, output_dir, checkpoint_dir=None, max_images=None,
   logging.info('%d images from %s (%s)', len(image_set),
                image_set.directory, image_set.id_rule)
   dirs = run_attacks(bench, image_set, output_dir, checkpoint_dir,
-                     jit_compile, progress_every)
+                     jit_compile, progress_every, strategy)
   if not evaluate:
     return None
   models = {}
@@ -456,7 +468,10 @@ def run(bench, output_dir, checkpoint_dir=None, max_images=None,
                              checkpoint_dir=checkpoint_dir,
                              batch_size=bench.eval_batch_size,
                              cache_dir=output_dir / 'predictions',
-                             progress_every=progress_every)
+                             progress_every=progress_every,
+                             strategy=strategy)
+  if not distribute.is_chief(strategy):
+    return paper_tables(bench, rows)
   tables = write_results(bench, rows, image_set, output_dir, extra={
       'seconds': round(time.monotonic() - start, 1),
       'max_images': max_images})

@@ -11,6 +11,7 @@ import sys
 
 from absl import logging
 
+from fia_tf import distribute
 from fia_tf import extra_models
 from fia_tf.zoo import checkpoint as checkpoint_lib
 from fia_tf.zoo import registry
@@ -69,3 +70,33 @@ def load_model_modules(refs):
 def xla_setting(value):
   """``'auto'``/``'on'``/``'off'`` -> ``None``/``True``/``False``."""
   return {'auto': None, 'on': True, 'off': False}[value]
+
+
+STRATEGY_HELP = (
+    'Where the work runs: default (one device), mirrored (all GPUs of this '
+    'host, or the logical CPUs of --cpu_devices), multi_worker (all hosts of '
+    '$TF_CONFIG; outputs on a shared file system). Results are byte-identical '
+    'to one device.')
+CPU_DEVICES_HELP = ('Split the CPU into this many logical devices (0: no '
+                    'split); with --strategy=mirrored, one replica each.')
+
+
+def strategy(kind, cpu_devices=0):
+  """The strategy of the ``--strategy`` / ``--cpu_devices`` flag values.
+
+  Returns ``None`` for ``'default'`` (the engine then runs unsharded).
+  """
+  if cpu_devices:
+    distribute.split_cpu(cpu_devices)
+  if kind == 'default':
+    return None
+  return distribute.make_strategy(kind)
+
+
+def memory_budget(mib):
+  """``--memory_budget_mib`` -> bytes (``None``: the device's default)."""
+  if mib is None:
+    return None
+  if mib <= 0:
+    raise ValueError(f'memory_budget_mib must be > 0, got {mib}')
+  return int(mib * 2**20)

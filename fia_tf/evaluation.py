@@ -24,6 +24,7 @@ file's size and modification time, so repeated evaluations only predict
 new or changed files.
 """
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
@@ -35,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from fia_tf import data
+from fia_tf import distribute
 from fia_tf import io
 from fia_tf import pipeline
 from fia_tf.zoo import registry
@@ -49,14 +51,19 @@ class Classifier:
   Args:
     name: registry name.
     checkpoint_dir: checkpoint root (default: the registry's).
+    strategy: optional :class:`tf.distribute.Strategy`: the model is built
+      in its scope and every batch is sharded across its replicas.
 
   Raises:
     KeyError: unknown name.
     CheckpointNotFoundError: missing checkpoint.
   """
 
-  def __init__(self, name, checkpoint_dir=None):
+  builds = 0  # models built by all instances (tests check: once per model)
+
+  def __init__(self, name, checkpoint_dir=None, strategy=None):
     self.spec = registry.get_spec(name)
+    self.strategy = strategy
     self.name = name
     self.size = self.spec.input_size
     self.checkpoint_dir = checkpoint_dir
@@ -66,8 +73,12 @@ class Classifier:
   def _build(self):
     # Deferred: when every prediction comes from the cache, the (slow)
     # build and checkpoint load never happen.
-    model = self.spec.build()
-    self.spec.load_weights(model, self.checkpoint_dir)
+    scope = (self.strategy.scope() if self.strategy is not None else
+             contextlib.nullcontext())
+    with scope:
+      model = self.spec.build()
+      self.spec.load_weights(model, self.checkpoint_dir)
+    Classifier.builds += 1
     preprocess = self.spec.preprocess
 
     @tf.function(input_signature=[
@@ -88,7 +99,9 @@ class Classifier:
       return np.zeros([0], np.int64)
     if self._predict is None:
       self._build()
-    out = self._predict(tf.convert_to_tensor(images, tf.float32)).numpy()
+    out = distribute.run_sharded(
+        self.strategy, self._predict,
+        tf.convert_to_tensor(images, tf.float32)).numpy()
     return out.astype(np.int64) - self.spec.label_offset
 
   def fingerprint(self):
@@ -139,8 +152,8 @@ class _Cache:
   def put(self, path, label):
     self.values[path.name] = [self.stamp(path), label]
 
-  def save(self):
-    if self.path is not None:
+  def save(self, write=True):
+    if self.path is not None and write:
       io.atomic_write_json(self.path, {'key': self.key, 'files': self.values})
 
 
@@ -196,7 +209,8 @@ def predict_directory(classifier, directory, entries, names=None,
       cache.put(directory / name, int(label))
     if progress is not None:
       progress.update(len(chunk))
-  cache.save()
+  # In a multi-host run every host predicts the same files; one writes.
+  cache.save(write=distribute.is_chief(classifier.strategy))
   return Predictions(labels, skipped)
 
 
@@ -234,7 +248,8 @@ def rates(truth, clean, adversarial, control=None):
 
 
 def evaluate(image_set, adversarial_dirs, models, checkpoint_dir=None,
-             batch_size=50, cache_dir=None, control=True, progress_every=10.0):
+             batch_size=50, cache_dir=None, control=True, progress_every=10.0,
+             strategy=None):
   """Evaluates adversarial directories on target models.
 
   Args:
@@ -248,6 +263,8 @@ def evaluate(image_set, adversarial_dirs, models, checkpoint_dir=None,
     cache_dir: optional prediction cache (see module docs).
     control: also evaluate the zero-perturbation control.
     progress_every: seconds between progress lines.
+    strategy: optional :class:`tf.distribute.Strategy` sharding every batch
+      across its replicas (same predictions as one device).
 
   Returns:
     A list of row dicts, one per (set, model): ``set``, ``model``,
@@ -282,7 +299,7 @@ def evaluate(image_set, adversarial_dirs, models, checkpoint_dir=None,
                                unit='predictions')
   for name in order:
     logging.info('evaluating on %s', name)
-    classifier = Classifier(name, checkpoint_dir)
+    classifier = Classifier(name, checkpoint_dir, strategy=strategy)
     clean = predict_directory(classifier, image_set.directory, entries,
                               batch_size=batch_size, cache_dir=cache_dir,
                               progress=progress)

@@ -28,13 +28,14 @@ import tensorflow as tf
 
 import fia_tf
 from fia_tf import data
+from fia_tf import distribute
 from fia_tf import io
 
 RUN_FILE = 'run.json'
 # run.json fields that must match for a directory to be resumed.
 IDENTITY_FIELDS = ('model_name', 'layer_name', 'image_size', 'label_offset',
-                   'config', 'batch_size', 'input_dir', 'labels', 'id_rule',
-                   'images', 'resize')
+                   'config', 'fia_pass_copies', 'input_dir', 'labels',
+                   'id_rule', 'images', 'resize')
 
 
 class RunMismatchError(ValueError):
@@ -124,13 +125,14 @@ class AttackSummary:
 
 def _mismatch(old, new):
   for field in IDENTITY_FIELDS:
-    if old.get(field) != new.get(field):
-      if field == 'config' and isinstance(old.get(field), dict):
-        for key in sorted(set(old[field]) | set(new[field])):
-          if old[field].get(key) != new[field].get(key):
-            return (f'config.{key}: {old[field].get(key)!r} there, '
-                    f'{new[field].get(key)!r} now')
-      return f'{field}: {old.get(field)!r} there, {new.get(field)!r} now'
+    was, now = old.get(field), new.get(field)
+    if was != now:
+      if field == 'config' and isinstance(was, dict):
+        for key in sorted(set(was) | set(now)):
+          if was.get(key) != now.get(key):
+            return (f'config.{key}: {was.get(key)!r} there, '
+                    f'{now.get(key)!r} now')
+      return f'{field}: {was!r} there, {now!r} now'
   return None
 
 
@@ -143,7 +145,9 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
     attack: a :class:`fia_tf.Attack` (its source fixes the image size).
     image_set: the inputs (:func:`fia_tf.data.image_set`).
     output_dir: directory for the PNGs and ``run.json``.
-    batch_size: images per attack call (fixes the resumable batches).
+    batch_size: images per attack call (fixes the resumable batches); a
+      multiple of ``attack.config.micro_batch`` x replicas wastes nothing.
+      Results do not depend on it when the attack has a ``micro_batch``.
     label_offset: added to the 1001-class labels to get the source model's
       class indices (``spec.label_offset``).
     model_name: the source model's name for the record (default: the
@@ -153,6 +157,10 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       ``run.json`` of another configuration is then replaced).
     progress_every: seconds between progress lines.
     extra: more JSON-able fields for ``run.json`` (not compared on resume).
+
+  With a multi-host ``attack.strategy`` every host runs this with the same
+  arguments and ``output_dir`` on a shared file system; all hosts compute,
+  the chief alone writes.
 
   Returns:
     An :class:`AttackSummary`.
@@ -187,6 +195,7 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       'config': attack.config.to_dict(),
       'seed': attack.config.seed,
       'batch_size': batch_size,
+      'fia_pass_copies': attack.mask_batch,
       'input_dir': str(pathlib.Path(image_set.directory).resolve()),
       'labels': str(pathlib.Path(image_set.labels_path).resolve()),
       'id_rule': image_set.id_rule,
@@ -204,12 +213,17 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       raise RunMismatchError(
           f'{output_dir} holds outputs of a different run ({why}); use '
           'another output directory, or --overwrite to replace them')
-  # Temporary files of a write that was killed mid-way; never complete.
-  for stale in output_dir.glob('.*.tmp') if output_dir.is_dir() else ():
-    stale.unlink()
+  writer = distribute.is_chief(attack.strategy)
+  record['replicas'] = (attack.strategy.num_replicas_in_sync
+                        if attack.strategy is not None else 1)
+  if writer:
+    # Temporary files of a write that was killed mid-way; never complete.
+    for stale in output_dir.glob('.*.tmp') if output_dir.is_dir() else ():
+      stale.unlink()
   record['status'] = 'running'
   record['started'] = datetime.datetime.now().isoformat(timespec='seconds')
-  io.atomic_write_json(output_dir / RUN_FILE, record)
+  if writer:
+    io.atomic_write_json(output_dir / RUN_FILE, record)
 
   what = f'{record["model_name"]} {attack.config.parts.name}'
   progress = Progress(len(entries), what, every=progress_every)
@@ -244,7 +258,8 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       ids = np.array([e.image_id for e in batch.entries], np.int64)
       adversarial = np.asarray(attack(batch.images, labels, ids))
       for entry, pixels in zip(batch.entries, adversarial):
-        io.save_png(output_dir / entry.output_name, pixels)
+        if writer:
+          io.save_png(output_dir / entry.output_name, pixels)
       written += len(batch.entries)
     progress.update(len(chunk))
 
@@ -260,7 +275,8 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       'seconds': round(seconds, 3),
       'seconds_per_image': (round(seconds / written, 4) if written else None),
   })
-  io.atomic_write_json(output_dir / RUN_FILE, record)
+  if writer:
+    io.atomic_write_json(output_dir / RUN_FILE, record)
   logging.info('%s: %d written, %d already done, %d skipped, %s -> %s', what,
                written, resumed, len(summary.skipped), format_seconds(seconds),
                output_dir)
