@@ -53,7 +53,8 @@ class AttackConfig:
       copies of its last image), so every kernel runs at the same shapes
       whatever the batch, the number of devices or the resume point, and
       results are bit-identical across them. ``None``: one step per call
-      (per replica), whose shapes follow the batch.
+      (per replica), whose shapes follow the batch. Inside a caller's graph
+      (``tf.data``, Keras ``fit``) a call is always one step.
     mask_batch: masked copies per forward pass in FIA's importance step;
       ``None`` derives it from ``memory_budget``.
     memory_budget: bytes of activations FIA's importance step may hold at
