@@ -155,7 +155,7 @@ class Attack:
     self.jit_compile = (default_jit_compile() if config.jit_compile is None
                         else config.jit_compile)
     self.memory_budget = (config.memory_budget or
-                          distribute.default_memory_budget(strategy))
+                          distribute.default_memory_budget())
     self.mask_batch = config.mask_batch
     if self.mask_batch is None and parts.objective == 'fia':
       per_copy = activation_bytes(self.features_and_logits)
@@ -209,30 +209,32 @@ class Attack:
     """
     images, labels, ids = self._check_inputs(images, labels, ids)
     micro = self.config.micro_batch
-    if not tf.executing_eagerly():
-      # Traced into a caller's graph (tf.data, Keras): one step, no shards.
-      adversarial, values = self._compiled(images, labels, ids)
+    batch = images.shape[0]
+    if not tf.executing_eagerly() or micro is None or not batch:
+      # One step: inside a caller's graph (tf.data, Keras), without a
+      # micro_batch, or for an empty batch.
+      adversarial, values = self._step(images, labels, ids)
       return adversarial, tf.transpose(values)
     replicas = (self.strategy.num_replicas_in_sync
                 if self.strategy is not None else 1)
-    batch = int(images.shape[0])
-    step = batch if micro is None else micro * replicas
+    step = micro * replicas
     outputs = []
-    for start in range(0, batch, max(step, 1)):
+    for start in range(0, batch, step):
       count = min(step, batch - start)
       # Pad a short last step with copies of its last image, so every
       # replica always runs ``micro`` images (results dropped).
       index = tf.minimum(tf.range(start, start + step), start + count - 1)
-      chunk = [tf.gather(t, index) for t in (images, labels, ids)]
-      if self.strategy is not None:
-        result = distribute.run_sharded(self.strategy, self._compiled, *chunk)
-      else:
-        result = self._compiled(*chunk)
+      result = self._step(*(tf.gather(t, index) for t in (images, labels, ids)))
       outputs.append([r[:count] for r in result])
-    if not outputs:
-      return self._compiled(images, labels, ids)
     adversarial, values = (tf.concat(parts, 0) for parts in zip(*outputs))
     return adversarial, tf.transpose(values)
+
+  def _step(self, images, labels, ids):
+    """The compiled attack on one step, sharded when there is a strategy."""
+    if self.strategy is not None and tf.executing_eagerly():
+      return distribute.run_sharded(self.strategy, self._compiled, images,
+                                    labels, ids)
+    return self._compiled(images, labels, ids)
 
   def logits(self, images):
     """Source-model logits of pixel images (inside or outside the attack)."""

@@ -97,10 +97,6 @@ def is_chief(strategy=None):
            'chief' not in resolver.cluster_spec().as_dict()))
 
 
-def _multi_host(strategy):
-  return getattr(strategy.extended, '_num_workers', 1) > 1
-
-
 def run_sharded(strategy, fn, *tensors):
   """Runs ``fn`` on one shard of ``tensors`` per replica; same result order.
 
@@ -173,7 +169,7 @@ def device_memory_bytes():
     return None
 
 
-def default_memory_budget(strategy=None):
+def default_memory_budget():
   """Bytes of activations FIA's importance passes may hold per replica.
 
   A quarter of a GPU's memory; on a CPU an eighth of the host's RAM, at most
@@ -184,7 +180,6 @@ def default_memory_budget(strategy=None):
   memory = device_memory_bytes()
   if memory is None:
     return 2 * 2**30
-  del strategy  # the budget is per device, whatever the replica count
   if tf.config.list_physical_devices('GPU'):
     return max(memory // 4, _MIN_BUDGET)
   return int(max(min(memory // 8, _CPU_BUDGET_CAP), _MIN_BUDGET))

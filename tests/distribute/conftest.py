@@ -6,12 +6,15 @@ import pytest
 @pytest.fixture(scope='package', autouse=True)
 def tiny_zoo_registered():
   """Registers the tiny nets here (another package may have removed them
-  after importing fia_tf.tiny_zoo) and removes them again afterwards."""
+  after importing fia_tf.tiny_zoo) and removes those it added afterwards."""
   from fia_tf import tiny_zoo  # pylint: disable=import-outside-toplevel
   from fia_tf.zoo import registry  # pylint: disable=import-outside-toplevel
+  before = {n for n in tiny_zoo.TINY_MODELS if n in registry.REGISTRY}
   tiny_zoo.register_tiny_zoo()
   yield
-  for name in tiny_zoo.TINY_MODELS:
+  # Leave the registry as found: other packages may rely on the nets that
+  # importing fia_tf.tiny_zoo registered.
+  for name in set(tiny_zoo.TINY_MODELS) - before:
     registry.REGISTRY.pop(name, None)
 
 
