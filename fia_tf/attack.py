@@ -343,7 +343,15 @@ class Attack:
     """Model input for an iterate in the working domain."""
     return x if self.config.domain == 'model' else self.source.preprocess(x)
 
-  def _run(self, images, labels, ids):
+  def _start(self, images, labels, ids):
+    """Everything the iterations need, computed once from the clean images.
+
+    Returns:
+      ``(x, state, clean_input, cached_clean, low, high)``: the start point in
+      the working domain, the objective's state, the clean model input, the
+      clean network output when it can be reused every iteration, and the
+      per-pixel bounds of the iterate.
+    """
     cfg = self.config
     state = self.objective.prepare(self, images, labels, ids)
     start = images
@@ -363,28 +371,56 @@ class Attack:
                                                         PIXEL_MAX))]), axis=0)
       low, high = tf.maximum(low, bounds[0]), tf.minimum(high, bounds[1])
     clean_input = self._model_input(clean)
-    random_input = cfg.parts.input_transform != 'none'
     cached_clean = None
-    if self.objective.needs_clean and not random_input:
+    if self.objective.needs_clean and cfg.parts.input_transform == 'none':
       cached_clean = self.net(clean_input, training=False)
+    return x, state, clean_input, cached_clean, low, high
+
+  def _gradient(self, x, t, ids, state, clean_input, cached_clean):
+    """Objective values and their raw input gradient at iteration ``t``."""
+    keys = rng.keys(self.config.seed, rng.DI, t, ids)
+    clean_out = cached_clean
+    if self.objective.needs_clean and cached_clean is None:
+      # The clean features go through the same DI draw as the adversarial
+      # image, as in the original, where both share one batch.
+      clean_out = self.net(self.input_transform(clean_input, keys),
+                           training=False)
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      out = self.net(self.input_transform(self._model_input(x), keys),
+                     training=False)
+      values = self.objective(out, state, clean_out)
+      total = tf.reduce_sum(values)
+    return values, tape.gradient(total, x)
+
+  def input_gradient(self, images, labels=None, ids=None):
+    """The raw input gradient of the first iteration (a diagnostic).
+
+    The gradient of the summed objective with respect to the iterate at its
+    start point, in the working domain (pixels, or the model-input domain
+    with ``domain='model'``), before the gradient transform (TI), the
+    ``mean|g|`` normalisation and the momentum. It is what decides the
+    first step, so comparing it with another implementation's checks the
+    whole forward and backward path at once.
+
+    Returns:
+      float32 ``[B, H, W, C]``.
+    """
+    images, labels, ids = self._check_inputs(images, labels, ids)
+    x, state, clean_input, cached_clean, _, _ = self._start(images, labels,
+                                                             ids)
+    return self._gradient(x, 0, ids, state, clean_input, cached_clean)[1]
+
+  def _run(self, images, labels, ids):
+    cfg = self.config
+    x, state, clean_input, cached_clean, low, high = self._start(
+        images, labels, ids)
     acc = tf.zeros_like(x)
     amp = tf.zeros_like(x)
     trace = tf.TensorArray(tf.float32, size=cfg.num_iter)
     for t in (range if self.jit_compile else tf.range)(cfg.num_iter):
-      keys = rng.keys(cfg.seed, rng.DI, t, ids)
-      clean_out = cached_clean
-      if self.objective.needs_clean and random_input:
-        # The clean features go through the same DI draw as the adversarial
-        # image, as in the original, where both share one batch.
-        clean_out = self.net(self.input_transform(clean_input, keys),
-                             training=False)
-      with tf.GradientTape(watch_accessed_variables=False) as tape:
-        tape.watch(x)
-        out = self.net(self.input_transform(self._model_input(x), keys),
-                       training=False)
-        values = self.objective(out, state, clean_out)
-        total = tf.reduce_sum(values)
-      grad = tape.gradient(total, x)
+      values, grad = self._gradient(x, t, ids, state, clean_input,
+                                    cached_clean)
       trace = trace.write(t, values)
       grad = self.gradient_transform(grad)
       x, acc, amp = self.update(x, grad, acc, amp)

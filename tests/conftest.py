@@ -9,6 +9,14 @@ import numpy as np
 import pytest
 
 import fia_tf
+from tests.helpers import machine
+
+
+def pytest_report_header(config):
+  """Which CPU ran the suite: float results differ across CPUs at the last
+  bits, so every log must say where it ran."""
+  del config
+  return machine.report_line()
 
 
 def tiny_cnn(size=32, channels=3, classes=10, seed=0):

@@ -139,7 +139,7 @@ def test_missing_file(model, tmp_path):
 
 def test_golden_generator_matches_weights_check():
   import json  # pylint: disable=import-outside-toplevel
-  from zoo_data import GOLDEN  # pylint: disable=import-outside-toplevel
+  from tests.helpers.golden import GOLDEN  # pylint: disable=import-outside-toplevel
   with open(f'{GOLDEN}/salt0/weights_check.json') as f:
     check = json.load(f)
   for net in ('vgg_16', 'resnet_v1_50', 'resnet_v2_152'):

@@ -1,146 +1,102 @@
-"""The engine reproduces the original attack.py outputs on slim nets.
+"""The engine against the original attack.py after all 10 iterations (a report).
 
-``tests/data/golden/attacks`` holds the pre-cast float outputs of the authors'
-attack.py (TF1 + slim) for vgg_16 (center-crop input) and inception_v3 with
-the deterministic salt-0 weights. Here the same nets come from our zoo,
-loaded through the real checkpoint loader, and the engine runs with the
-original's parity options: ``domain='model'`` (iterate in the model-input
-domain) and ``clip='final'`` (clip to [0, 255] only at the end).
+``tests/data/golden/attacks`` holds the pre-cast float outputs of the
+authors' attack.py (TF1 + slim) for vgg_16 (center-crop input) and
+inception_v3 with the deterministic salt-0 weights. Here the same nets come
+from our zoo, loaded through the real checkpoint loader, and the engine runs
+with the original's parity options: ``domain='model'`` (iterate in the
+model-input domain) and ``clip='final'`` (clip to [0, 255] only at the end).
+
+Ten sign steps are chaotic: wherever a momentum entry is within rounding of
+zero, one ulp flips a whole step and the trajectories part. The original
+does not agree with *itself* across CPUs after 10 steps (50-85% of pixels,
+``attacks_steps/README.md``), so no fixed bar can hold on every machine.
+The tight checks are after one and two steps (``test_golden_steps.py``);
+this test prints the 10-step figures and holds them to bars measured here:
+our reruns with every weight, or every pixel, nudged by 1e-6 relative
+diverge from our own run by some amount, and the original may diverge by at most
+:data:`FACTOR` times the largest of those (it is one more such draw).
 """
 
 import json
-import os
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 import fia_tf
-from fia_tf.zoo import checkpoint
-from fia_tf.zoo import registry
-from fia_tf.zoo import testing
-from tests.zoo import zoo_data
+from tests.helpers import golden as golden_lib
 
-ATTACKS = os.path.join(zoo_data.GOLDEN, 'attacks')
-LABELS_1001 = {'1.png': 389, '2.png': 577, '44.png': 973, '50.png': 539}
+ATTACKS = golden_lib.GOLDEN / 'attacks'
+# After 10 steps the divergences of independent float-noise draws are of one
+# size (measured: the original's is 0.4-1.0x our largest rerun's on all 12
+# cases), so twice the largest rerun is the bar; mean |perturbation| is
+# smooth and keeps the tighter default factor.
+FACTOR = 2.0
 
-# method dir -> (engine method, extra config) from summary.json's args.
-METHODS = {
-    'MIM': ('MIM', {}),
-    'FIA': ('FIA', {'ens': 0}),
-    'FDA': ('FDA', {'fda_reduction': 'batch'}),
-    'TIM': ('TIM', {'tkern_size': 15}),
-    'PIM': ('PIM', {'amplification_factor': 10.0, 'gamma': 1.0,
-                    'pkern_size': 3}),
-    'FIAPI': ('FIAPI', {'ens': 0, 'amplification_factor': 2.5, 'gamma': 0.5,
-                        'pkern_size': 3}),
-}
+pytestmark = [pytest.mark.golden, pytest.mark.slow]
 
+@pytest.mark.parametrize('name,variant,method', golden_lib.ATTACK_CASES,
+                         ids=[f'{v}-{m}' for _, v, m in golden_lib.ATTACK_CASES])
+def test_outputs_match_original_attack(golden_nets, name, variant, method):
+  spec, perturbations, source = golden_nets(name)
+  golden, files = golden_lib.precast(ATTACKS / variant / method /
+                                     'precast_float64.npz')
+  images, labels = golden_lib.attack_inputs(spec, files)
+  engine_method, extra, _ = golden_lib.ATTACK_METHODS[method]
+  attack = fia_tf.Attack(source, fia_tf.AttackConfig(
+      method=engine_method, domain='model', clip='final', jit_compile=False,
+      **extra))
+  run = lambda x: attack(x, labels).numpy().astype(np.float64)
+  ours = run(images)
+  reruns = golden_lib.reruns(perturbations, images, run)
 
-@pytest.fixture(scope='module')
-def nets(tmp_path_factory):
-  """Zoo nets with golden salt-0 weights, built and loaded once, on demand."""
-  cache = {}
-
-  def get(name):
-    if name not in cache:
-      spec = registry.get_spec(name)
-      model = spec.build()
-      manifest = zoo_data.golden_manifest(name)
-      path = testing.write_slim_checkpoint(
-          tmp_path_factory.mktemp(name) / f'{name}.ckpt',
-          testing.golden_weights(manifest['variables']))
-      checkpoint.load_slim_checkpoint(model, path)
-      cache[name] = spec, fia_tf.SourceModel(
-          model=model, preprocess=spec.preprocess, inverse=spec.deprocess,
-          scale=spec.input_units_per_pixel,
-          feature_layer=spec.resolve_layer(spec.default_layer), name=name)
-    return cache[name]
-
-  return get
-
-
-def _golden(variant, method):
-  data = np.load(os.path.join(ATTACKS, variant, method, 'precast_float64.npz'))
-  return data['values'][data['idx']], [str(n) for n in data['names']]
-
-
-def _inputs(spec, files):
-  images = np.stack([iio.imread(os.path.join(zoo_data.IMAGES, f))
-                     for f in files]).astype(np.float32)
-  if spec.input_size == 224:
-    images = images[:, zoo_data.CROP_224[0], zoo_data.CROP_224[1]]
-  labels = spec.model_labels(np.array([LABELS_1001[f] for f in files]))
-  return images, labels
-
-
-CASES = ([('inception_v3', 'inception_v3', m) for m in METHODS] +
-         [('vgg_16', 'vgg_16_centercrop', m) for m in ('FIA', 'FDA', 'FIAPI')] +
-         [('vgg_16', 'vgg_16_centercrop_imgs44_50', m)
-          for m in ('MIM', 'TIM', 'PIM')])
-
-
-def _agreement(a, b):
-  return float(np.mean(np.abs(np.asarray(a, np.float64) - b) <= 1e-3))
-
-
-@pytest.mark.parametrize('name,variant,method', CASES,
-                         ids=[f'{v}-{m}' for _, v, m in CASES])
-def test_outputs_match_original_attack(nets, name, variant, method):
-  """Ours is as close to the original as two builds of ours are to each other.
-
-  Sign steps amplify float rounding: where a momentum entry is within
-  rounding of zero, one ulp flips a whole step, and the trajectories part.
-  The slim graph and our Keras net differ by such ulps (their gradients agree
-  to ~1e-3 per element, see test_golden_slim), so pixel-exact agreement over
-  10 iterations is out of reach for *any* re-implementation: our own engine
-  with XLA on and off, the same algorithm on the same weights, parts on as
-  many pixels. That measured floor is the bar here; for well-conditioned
-  cases (vgg_16 FDA) agreement is exact. Perturbation statistics must match
-  tightly in every case.
-  """
-  spec, source = nets(name)
-  golden, files = _golden(variant, method)
-  images, labels = _inputs(spec, files)
-  engine_method, extra = METHODS[method]
-  outputs = {}
-  for jit in (False, True):
-    config = fia_tf.AttackConfig(method=engine_method, domain='model',
-                                 clip='final', jit_compile=jit, **extra)
-    outputs[jit] = fia_tf.Attack(source, config)(images, labels).numpy()
-  ours = outputs[False]
-  to_golden = _agreement(ours, golden)
-  floor = _agreement(ours, outputs[True])
-  png = np.stack([iio.imread(os.path.join(ATTACKS, variant, method, f))
+  disagreement = golden_lib.disagreement
+  sign = lambda x: np.sign(np.round(x - images, 3))
+  sign_miss = lambda a, b: float(np.mean(sign(a) != sign(b)))
+  mean_pert = lambda x: float(np.abs(x - images).mean())
+  error = disagreement(ours, golden)
+  noise = [disagreement(ours, r) for r in reruns]
+  ok, bar = golden_lib.within_noise(error, noise, factor=FACTOR)
+  sign_error = sign_miss(ours, golden)
+  sign_noise = [sign_miss(ours, r) for r in reruns]
+  sign_ok, sign_bar = golden_lib.within_noise(sign_error, sign_noise,
+                                              factor=FACTOR)
+  pert_error = abs(mean_pert(ours) - mean_pert(golden))
+  pert_noise = [abs(mean_pert(ours) - mean_pert(r)) for r in reruns]
+  pert_ok, pert_bar = golden_lib.within_noise(pert_error, pert_noise)
+  png = np.stack([iio.imread(ATTACKS / variant / method / f)
                   for f in files]).astype(np.int64)
   # The original truncates to uint8; compare the same truncation.
   png_within_one = float(np.mean(
       np.abs(ours.astype(np.uint8).astype(np.int64) - png) <= 1))
-  sign = lambda x: np.sign(np.round(x - images, 3))
-  sign_agreement = float(np.mean(sign(ours) == sign(golden)))
-  print(json.dumps({'case': f'{variant}/{method}', 'float_agreement':
-                    to_golden, 'png_within_1': png_within_one,
-                    'xla_floor': floor, 'sign_agreement': sign_agreement}))
-  assert to_golden >= floor - 0.02, (to_golden, floor)
-  assert png_within_one >= to_golden - 0.02
-  assert sign_agreement >= 0.8
-  np.testing.assert_allclose(np.abs(ours - images).mean(),
-                             np.abs(golden - images).mean(), rtol=5e-3)
+  print(json.dumps({
+      'case': f'{variant}/{method}', 'float_agreement': 1 - error,
+      'rerun_agreement': [1 - n for n in noise], 'agreement_bar': 1 - bar,
+      'sign_agreement': 1 - sign_error, 'sign_bar': 1 - sign_bar,
+      'mean_pert': [mean_pert(ours), mean_pert(golden)],
+      'mean_pert_bar': pert_bar, 'png_within_1': png_within_one}))
+  assert ok, (error, noise)
+  assert sign_ok, (sign_error, sign_noise)
+  assert pert_ok, (pert_error, pert_noise)
+  assert png_within_one >= 1 - error - 0.02
   assert np.abs(ours - images).max() <= 16 + 1e-3
 
 
-def test_zero_gradient_gives_clean_image_where_original_gives_nan(nets):
+def test_zero_gradient_gives_clean_image_where_original_gives_nan(
+    golden_nets):
   """vgg_16 MIM on images 1-2: float32 softmax is one-hot, gradient 0.
 
   The original divides 0 by 0 and writes all-NaN (black) images; ours takes
   a zero step and returns the clean image.
   """
-  spec, source = nets('vgg_16')
-  golden, files = _golden('vgg_16_centercrop', 'MIM')
+  spec, _, source = golden_nets('vgg_16')
+  golden, files = golden_lib.precast(ATTACKS / 'vgg_16_centercrop' / 'MIM' /
+                                     'precast_float64.npz')
   assert np.all(np.isnan(golden))
-  images, labels = _inputs(spec, files)
+  images, labels = golden_lib.attack_inputs(spec, files)
   for method in ('MIM', 'TIM', 'PIM'):
-    engine_method, extra = METHODS[method]
+    engine_method, extra, _ = golden_lib.ATTACK_METHODS[method]
     ours = fia_tf.Attack(source, fia_tf.AttackConfig(
         method=engine_method, domain='model', clip='final', **extra))(
             images, labels).numpy()

@@ -13,7 +13,7 @@ from fia_tf.zoo import checkpoint
 from fia_tf.zoo import registry
 from fia_tf.zoo import testing
 
-from zoo_data import golden_npz
+from tests.helpers.golden import golden_npz
 
 
 def tiny_spec(**overrides):

@@ -1,0 +1,1 @@
+"""Importable test helpers (fixtures stay in conftest.py files)."""
