@@ -19,20 +19,16 @@ problem, 130 interrupted.
 import contextlib
 import os
 import pathlib
-import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from absl import app  # pylint: disable=g-import-not-at-top
-from absl import flags
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import logging
 
 import fia_tf
 from fia_tf import cli
 from fia_tf import data
-from fia_tf import distribute
-from fia_tf import pipeline
+from fia_tf import runs
 from fia_tf.zoo import registry
 
 _D = fia_tf.AttackConfig()
@@ -42,14 +38,12 @@ _MODEL = flags.DEFINE_string('model_name', 'vgg_16',
                              'Source model (a registry name).')
 _METHOD = flags.DEFINE_string(
     'attack_method', 'FIA', 'Attack: MIM, DIM, TIM, PIM, TIDIM, PIDIM, NRDM, '
-    'FDA, FIA, FIAPI, FIA+PIDIM, ... (see fia_tf.methods).')
+    'FDA, FIA, FIAPI, FIA+PIDIM, ... (see fia_tf.parse_method).')
 _LAYER = flags.DEFINE_string(
     'layer_name', None, 'Feature layer of FIA/NRDM/FDA as a slim op name, '
     'end point or Keras layer name (default: the model\'s FIA layer).')
 _INPUT_DIR = flags.DEFINE_string('input_dir', './dataset/images/',
                                  'Directory of clean images.')
-_OUTPUT_DIR = flags.DEFINE_string(
-    'output_dir', None, 'Output directory (default: ./adv/<model>/<method>).')
 _EPS = flags.DEFINE_float('max_epsilon', _D.eps,
                           'L-inf budget in pixel levels (0..255).')
 _NUM_ITER = flags.DEFINE_integer('num_iter', _D.num_iter, 'Iterations.')
@@ -81,33 +75,17 @@ _PROBB = flags.DEFINE_float(
     'against defended targets.')
 
 # -- ours ------------------------------------------------------------------------
-_SEED = flags.DEFINE_integer('seed', _D.seed, 'Seed of all randomness; each '
-                             'image\'s draws are keyed by its id.')
-_XLA = flags.DEFINE_enum('xla', 'auto', ['auto', 'on', 'off'],
-                         'XLA compilation (auto: on with a GPU).')
-_CHECKPOINT_DIR = flags.DEFINE_string(
-    'checkpoint_dir', None, 'Checkpoint root (default: $FIA_TF_CHECKPOINTS '
-    'or <repo>/checkpoints).')
 _LABELS = flags.DEFINE_string(
     'labels', None, 'labels.txt (line k = label of k.png) or '
     'dev_dataset.csv (default: found in input_dir or its parent).')
-_MODEL_MODULE = flags.DEFINE_list(
-    'model_module', [], 'Modules (dotted or .py path) registering extra '
-    'models, e.g. fia_tf.tiny_zoo; also $FIA_TF_MODEL_MODULES.')
-_MAX_IMAGES = flags.DEFINE_integer('max_images', 0,
-                                   'Only the first N images (0: all).')
 _OVERWRITE = flags.DEFINE_bool(
     'overwrite', False, 'Recompute all outputs, replacing a run of other '
     'settings in output_dir.')
-_PROGRESS = flags.DEFINE_float('progress_every', 10.0,
-                               'Seconds between progress lines.')
-_STRATEGY = flags.DEFINE_enum('strategy', 'default',
-                              list(distribute.STRATEGIES), cli.STRATEGY_HELP)
-_CPU_DEVICES = flags.DEFINE_integer('cpu_devices', 0, cli.CPU_DEVICES_HELP)
-_MEMORY = flags.DEFINE_float(
-    'memory_budget_mib', None, 'FIA: activation memory per replica for the '
-    'masked copies, MiB (default: from the device memory). Changes speed '
-    'and peak memory, never the result.')
+_SHARED = cli.flags.define(
+    'output_dir', 'seed', 'xla', 'checkpoint_dir', 'model_module',
+    'max_images', 'progress_every', 'strategy', 'cpu_devices',
+    'memory_budget_mib',
+    output_dir=(None, 'Output directory (default: ./adv/<model>/<method>).'))
 
 
 def attack_config():
@@ -118,16 +96,14 @@ def attack_config():
       keep_prob=_PROBB.value, image_resize=_IMAGE_RESIZE.value,
       di_prob=_PROB.value, tkern_size=_TKERN.value,
       amplification_factor=_AMP.value, gamma=_GAMMA.value,
-      pkern_size=_PKERN.value, seed=_SEED.value,
-      jit_compile=cli.xla_setting(_XLA.value), micro_batch=_BATCH.value,
-      memory_budget=cli.memory_budget(_MEMORY.value))
+      pkern_size=_PKERN.value, seed=_SHARED['seed'].value,
+      jit_compile=cli.xla_setting(_SHARED['xla'].value),
+      micro_batch=_BATCH.value,
+      memory_budget=cli.memory_budget(_SHARED['memory_budget_mib'].value))
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise ValueError(f'unexpected arguments: {argv[1:]}')
-  strategy = cli.strategy(_STRATEGY.value, _CPU_DEVICES.value)
-  cli.load_model_modules(_MODEL_MODULE.value)
+  strategy = cli.flags.start(argv, _SHARED)
   spec = registry.get_spec(_MODEL.value)
   if _IMAGE_SIZE.value is not None and _IMAGE_SIZE.value != spec.input_size:
     raise ValueError(
@@ -138,25 +114,24 @@ def main(argv):
     raise ValueError(f'batch_size must be >= 1, got {_BATCH.value}')
   config = attack_config()
   output_dir = pathlib.Path(
-      _OUTPUT_DIR.value or f'adv/{spec.name}/{_METHOD.value}')
+      _SHARED['output_dir'].value or f'adv/{spec.name}/{_METHOD.value}')
   # Cheap checks first: data and checkpoint, before building the net.
   image_set = data.subset(data.image_set(_INPUT_DIR.value, _LABELS.value),
-                          _MAX_IMAGES.value)
+                          _SHARED['max_images'].value)
   logging.info('%d images in %s; labels %s (%s)', len(image_set),
                image_set.directory, image_set.labels_path, image_set.id_rule)
   with strategy.scope() if strategy else contextlib.nullcontext():
-    source = spec.source_model(checkpoint_dir=_CHECKPOINT_DIR.value,
+    source = spec.source_model(checkpoint_dir=_SHARED['checkpoint_dir'].value,
                                feature_layer=_LAYER.value)
   attack = fia_tf.Attack(source, config, strategy=strategy)
-  flag_values = {f.name: f.value for f in flags.FLAGS.get_key_flags_for_module(
-      sys.argv[0])}
   replicas = strategy.num_replicas_in_sync if strategy else 1
-  summary = pipeline.attack_directory(
+  summary = runs.attack_directory(
       attack, image_set, output_dir, batch_size=_BATCH.value * replicas,
       label_offset=spec.label_offset, model_name=spec.name,
       layer_name=_LAYER.value or spec.default_layer,
-      overwrite=_OVERWRITE.value, progress_every=_PROGRESS.value,
-      extra={'flags': flag_values})
+      overwrite=_OVERWRITE.value,
+      progress_every=_SHARED['progress_every'].value,
+      extra={'flags': cli.flags.key_flags()})
   print(f'{summary.written} written, {summary.resumed} already done, '
         f'{len(summary.skipped)} skipped -> {output_dir}')
   for name, reason in summary.skipped:
@@ -165,4 +140,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(cli.guarded(main))
+  cli.run(main)

@@ -1,29 +1,30 @@
-"""FIA against its baselines on Fashion-MNIST with the mini zoo (``make demo``).
+"""FIA against its baselines on Fashion-MNIST with the mini models (``make demo``).
 
 Offline: uses the committed test subset (data/fashion_mnist) and weights
-(models/mini). Writes results/mini/: table.md, table.csv, summary.json,
-heatmap.png, examples.png, attention.png.
+(models/mini). Writes results/mini/: results.md, table_{changed,wrong,
+correct}.{md,csv,json}, evaluation.csv, summary.json, heatmap.png,
+examples.png, attention.png.
 
-  python experiments/demo_mini.py               # the table at the default eps
+  python experiments/demo_mini.py                  # the table at the default eps
   python experiments/demo_mini.py --mode=sweep     # success vs eps
-  python experiments/demo_mini.py --num_images=100 --sources=vgg
+  python experiments/demo_mini.py --max_images=100 --sources=vgg
 """
 
 import os
 import pathlib
-import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
 
-from absl import app  # pylint: disable=g-import-not-at-top
-from absl import flags
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf
 
-from fia_tf.mini import demo
+from fia_tf import cli
+from fia_tf.data import fashion_mnist
+from fia_tf.demos.mini import demo
 
+REPO = pathlib.Path(__file__).resolve().parents[1]
 _DEFAULT = demo.DemoConfig()
+
 _MODE = flags.DEFINE_enum('mode', 'table', ['table', 'sweep'],
                           'table: the transfer table and figures; sweep: '
                           'success vs eps.')
@@ -38,31 +39,36 @@ _SOURCES = flags.DEFINE_list('sources', None,
                              'Source models (default: all normal models).')
 _TARGETS = flags.DEFINE_list('targets', None,
                              'Target models (default: normal + defences).')
-_NUM_IMAGES = flags.DEFINE_integer(
-    'num_images', None, 'Use the first N subset images (default: all 1000 '
-    'for the table, %d for the sweep).' % demo.SWEEP_IMAGES)
 _ENS = flags.DEFINE_integer('ens', _DEFAULT.ens, "FIA's N.")
-_SEED = flags.DEFINE_integer('seed', _DEFAULT.seed, 'Attack seed.')
-_OUT = flags.DEFINE_string('out', str(demo.RESULTS_DIR), 'Output directory.')
+_SHARED = cli.flags.define(
+    'output_dir', 'max_images', 'seed',
+    output_dir=str(REPO / 'results' / 'mini'),
+    max_images=(0, 'Use the first N subset images (0: all 1000 for the '
+                f'table, {demo.SWEEP_IMAGES} for the sweep).'))
 
 
 def main(argv):
-  del argv
+  cli.flags.start(argv, _SHARED)
   # Every attack is its own tf.function; TF's retracing warning is noise here.
   tf.get_logger().setLevel('ERROR')
   config = demo.DemoConfig(
       eps=_EPS.value, methods=tuple(_METHODS.value),
       sources=tuple(_SOURCES.value) if _SOURCES.value else None,
       targets=tuple(_TARGETS.value) if _TARGETS.value else None,
-      num_images=_NUM_IMAGES.value or (
+      num_images=_SHARED['max_images'].value or (
           demo.SWEEP_IMAGES if _MODE.value == 'sweep' else None),
-      ens=_ENS.value, seed=_SEED.value)
+      ens=_ENS.value, seed=_SHARED['seed'].value,
+      model_dir=str(REPO / 'models' / 'mini'),
+      subset_path=str(REPO / 'data' / 'fashion_mnist' /
+                      fashion_mnist.SUBSET_FILE))
+  out = pathlib.Path(_SHARED['output_dir'].value)
   if _MODE.value == 'sweep':
     demo.run_sweep(config, [float(e) for e in _SWEEP_EPS.value],
-                   tuple(_SWEEP_METHODS.value), _OUT.value)
+                   tuple(_SWEEP_METHODS.value), out)
   else:
-    demo.run_demo(config, _OUT.value)
+    demo.run_demo(config, out)
+  return 0
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -1,34 +1,33 @@
-"""Trains the mini zoo on Fashion-MNIST (``make train-mini``).
+"""Trains the mini models on Fashion-MNIST (``make train-mini``).
 
 Writes models/mini/<name>.weights.h5, accuracy.json, train_log.json and
 train_log.txt. Seeded and run with deterministic ops, so a rerun on the same
 machine reproduces the weights.
 
-  python experiments/train_mini.py                       # the whole zoo
+  python experiments/train_mini.py                       # all mini models
   python experiments/train_mini.py --models=vgg,resnet_v1
   python experiments/train_mini.py --make_subset         # rewrite the subset
 """
 
 import os
 import pathlib
-import sys
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
 
-from absl import app  # pylint: disable=g-import-not-at-top
-from absl import flags
+from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow as tf
 
-from fia_tf.mini import data as data_lib
-from fia_tf.mini import models as zoo
-from fia_tf.mini import train as train_lib
+from fia_tf import cli
+from fia_tf.data import fashion_mnist
+from fia_tf.demos.mini import train as train_lib
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SUBSET = REPO / 'data' / 'fashion_mnist' / fashion_mnist.SUBSET_FILE
 
 _MODELS = flags.DEFINE_list('models', None,
-                            'Models to train (default: the whole zoo).')
-_MODEL_DIR = flags.DEFINE_string('model_dir', str(zoo.MODEL_DIR),
+                            'Models to train (default: all mini models).')
+_MODEL_DIR = flags.DEFINE_string('model_dir', str(REPO / 'models' / 'mini'),
                                  'Where weights and records go.')
 _DATA = flags.DEFINE_string(
     'data', None, 'Directory of Fashion-MNIST IDX files tried first '
@@ -46,32 +45,29 @@ def main(argv):
   del argv
   tf.config.experimental.enable_op_determinism()
   if _MAKE_SUBSET.value:
-    images, labels, _ = data_lib.load('test', _DATA.value)
-    data_lib.save_subset(images, labels, data_lib.make_subset(labels))
-    print(f'wrote {data_lib.SUBSET_PATH}')
-    return
+    images, labels, _ = fashion_mnist.load('test', _DATA.value)
+    fashion_mnist.save_subset(images, labels,
+                              fashion_mnist.make_subset(labels), SUBSET)
+    print(f'wrote {SUBSET}')
+    return 0
   model_dir = pathlib.Path(_MODEL_DIR.value)
   model_dir.mkdir(parents=True, exist_ok=True)
-  log_file = open(model_dir / 'train_log.txt', 'a')
+  with open(model_dir / 'train_log.txt', 'a', encoding='utf-8') as log_file:
 
-  def log(line):
-    line = f'[{time.strftime("%H:%M:%S")}] {line}'
-    print(line, flush=True)
-    log_file.write(line + '\n')
-    log_file.flush()
+    def log(line):
+      line = f'[{time.strftime("%H:%M:%S")}] {line}'
+      print(line, flush=True)
+      log_file.write(line + '\n')
+      log_file.flush()
 
-  config = train_lib.TrainConfig(epochs_scale=_EPOCHS_SCALE.value,
-                                 train_limit=_TRAIN_LIMIT.value)
-  log(f'training {_MODELS.value or "all models"} with {config}, '
-      f'TF {tf.__version__}, {os.cpu_count()} CPUs')
-  try:
-    train_lib.train_zoo(_MODELS.value, model_dir, config, _DATA.value, log)
-  except data_lib.DataNotFoundError as e:
-    log(str(e))
-    sys.exit(1)
-  finally:
-    log_file.close()
+    config = train_lib.TrainConfig(epochs_scale=_EPOCHS_SCALE.value,
+                                   train_limit=_TRAIN_LIMIT.value)
+    log(f'training {_MODELS.value or "all models"} with {config}, '
+        f'TF {tf.__version__}, {os.cpu_count()} CPUs')
+    train_lib.train_zoo(_MODELS.value, model_dir, config, _DATA.value,
+                        subset_path=SUBSET, log=log)
+  return 0
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

@@ -10,9 +10,10 @@ A :class:`tf.distribute.Strategy` decides where the work runs:
 :func:`run_sharded` cuts a batch into one contiguous shard per replica, runs
 a per-image function on every replica at once and puts the results back in
 order. Every random draw of the attacks is keyed by the image's id, never by
-its position, batch or device (:mod:`fia_tf.rng`), and FIA adds each image's
-masked gradients in a fixed order (:meth:`fia_tf.Attack.importance_weights`),
-so a sharded run gives the same bytes as a one-device run.
+its position, batch or device (:mod:`fia_tf.attacks.rng`), and objectives
+that aggregate copies (FIA) add each image's gradients in a fixed order
+(:meth:`fia_tf.attacks.network.Network.aggregate`), so a sharded run gives
+the same bytes as a one-device run.
 
 The functions here never read flags; the binaries in ``experiments/`` map
 their ``--strategy`` flag to :func:`make_strategy`.

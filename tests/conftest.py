@@ -1,15 +1,15 @@
-"""Shared fixtures: tiny deterministic Keras classifiers for engine tests."""
+"""Shared fixtures: tiny deterministic Keras classifiers and test data."""
 
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-import keras  # pylint: disable=g-import-not-at-top
 import numpy as np
 import pytest
 
 import fia_tf
 from tests.helpers import machine
+from tests.helpers.models import tiny_cnn
 
 
 def pytest_report_header(config):
@@ -19,19 +19,11 @@ def pytest_report_header(config):
   return machine.report_line()
 
 
-def tiny_cnn(size=32, channels=3, classes=10, seed=0):
-  """conv-relu-conv-(feat)-pool-dense: small, deterministic, non-trivial."""
-  keras.utils.set_random_seed(seed)
-  inputs = keras.Input((size, size, channels))
-  x = keras.layers.Conv2D(8, 3, padding='same', name='conv1')(inputs)
-  x = keras.layers.Activation('relu', name='relu1')(x)
-  x = keras.layers.Conv2D(16, 3, strides=2, padding='same', name='conv2')(x)
-  x = keras.layers.Activation('relu', name='feat')(x)
-  x = keras.layers.Conv2D(16, 3, padding='same', activation='relu',
-                          name='conv3')(x)
-  x = keras.layers.GlobalAveragePooling2D(name='pool')(x)
-  outputs = keras.layers.Dense(classes, name='logits')(x)
-  return keras.Model(inputs, outputs, name=f'tiny_cnn_{seed}')
+@pytest.fixture(scope='session')
+def tiny_checkpoints(tmp_path_factory):
+  """Slim checkpoints of the tiny zoo (golden-formula weights), once."""
+  from fia_tf.zoo import tiny  # pylint: disable=import-outside-toplevel
+  return tiny.write_tiny_checkpoints(tmp_path_factory.mktemp('tiny_ckpt'))
 
 
 @pytest.fixture(scope='session')

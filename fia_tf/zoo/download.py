@@ -1,23 +1,21 @@
 """Fetches, verifies and fingerprints the official slim checkpoints.
 
-``python -m fia_tf.zoo.download [NAME ...|paper|all]`` downloads each
-model's official tarball (see ``checkpoints/manifest.json`` and
-:mod:`fia_tf.zoo.registry`), extracts it into ``checkpoints/<name>/``,
-verifies it by loading it into the Keras model with the strict loader, and
-records the SHA-256 of every checkpoint file in
-``checkpoints/<name>/SHA256SUMS``. Later runs (and ``--check``) recompute the
+:func:`download` fetches a model's official tarball (listed in the package's
+``manifest.json`` and :mod:`fia_tf.zoo.registry`), extracts it into
+``<checkpoint_dir>/<name>/``, verifies it by loading it into the Keras model
+with the strict loader, and records the SHA-256 of every checkpoint file in
+``<checkpoint_dir>/<name>/SHA256SUMS``. :func:`check` recomputes the
 hashes, so a changed or truncated file is reported instead of being loaded.
+The binary is ``experiments/checkpoints.py`` (``make checkpoints``).
 
-Offline, fetch the tarball elsewhere and pass ``--tarball PATH`` (or extract
-it by hand into ``checkpoints/<name>/`` and run ``--check --record``).
+Offline, fetch the tarball elsewhere and pass it as ``tarball`` (or extract
+it by hand into ``<checkpoint_dir>/<name>/`` and :func:`record` it).
 """
 
-import argparse
 import hashlib
 import json
 import pathlib
 import shutil
-import sys
 import tarfile
 import tempfile
 import urllib.error
@@ -27,8 +25,8 @@ from fia_tf.zoo import checkpoint as checkpoint_lib
 from fia_tf.zoo import registry
 
 SUMS_FILE = 'SHA256SUMS'
-MANIFEST = pathlib.Path(__file__).resolve().parents[2] / 'checkpoints' / (
-    'manifest.json')
+# Package data: the official tarballs and their pinned hashes.
+MANIFEST = pathlib.Path(__file__).resolve().parent / 'manifest.json'
 _CHUNK = 1 << 20
 
 
@@ -46,7 +44,7 @@ def sha256(path):
 
 
 def load_manifest(path=MANIFEST):
-  """The parsed ``checkpoints/manifest.json`` (``{}`` if it is absent)."""
+  """The parsed ``manifest.json`` (``{}`` if it is absent)."""
   try:
     with open(path) as f:
       return json.load(f)
@@ -118,9 +116,9 @@ def check(model, checkpoint_dir=None):
   sums = _read_sums(directory)
   if sums is None:
     raise DownloadError(
-        f'{spec.name}: no {SUMS_FILE} in {directory}; run `python -m '
-        f'fia_tf.zoo.download {spec.name} --check --record` to verify and '
-        'record the files')
+        f'{spec.name}: no {SUMS_FILE} in {directory}; run `python '
+        f'experiments/checkpoints.py --models={spec.name} --check --record` '
+        'to verify and record the files')
   for path in files:
     if path.name not in sums:
       raise DownloadError(f'{spec.name}: {path} is not listed in '
@@ -191,7 +189,7 @@ def download(model, checkpoint_dir=None, tarball=None, url=None, force=False,
     force: re-download even if a verified checkpoint is present.
     verify_weights: load the checkpoint into the model before recording.
     timeout: network timeout in seconds.
-    manifest: parsed manifest (default: ``checkpoints/manifest.json``);
+    manifest: parsed manifest (default: the package's ``manifest.json``);
       a non-null ``tarball_sha256`` there must match the archive.
 
   Returns:
@@ -224,8 +222,8 @@ def download(model, checkpoint_dir=None, tarball=None, url=None, force=False,
             f'Cannot download {url} ({e}): fetch it on a machine with '
             f'network access and extract it into {directory}/ so that '
             f'{directory / spec.checkpoint}(.index) exists, or pass the '
-            f'file with `python -m fia_tf.zoo.download {spec.name} '
-            '--tarball PATH`.') from None
+            f'file with `python experiments/checkpoints.py '
+            f'--models={spec.name} --tarball=PATH`.') from None
     tar_digest = sha256(tarball)
     if pinned and pinned != tar_digest:
       raise DownloadError(f'{spec.name}: {tarball} has SHA-256 {tar_digest}, '
@@ -252,7 +250,8 @@ def download(model, checkpoint_dir=None, tarball=None, url=None, force=False,
   return prefix
 
 
-def _expand(names):
+def expand(names):
+  """Registry names of ``names``, with 'all' and 'paper' expanded."""
   out = []
   for name in names:
     if name == 'all':
@@ -262,51 +261,3 @@ def _expand(names):
     else:
       out.append(name)
   return list(dict.fromkeys(out))
-
-
-def main(argv=None):
-  parser = argparse.ArgumentParser(
-      prog='python -m fia_tf.zoo.download', description=__doc__.split('\n')[0])
-  parser.add_argument('models', nargs='*', default=['paper'],
-                      help="registry names, 'paper' (default) or 'all'")
-  parser.add_argument('--dir', default=None,
-                      help='checkpoint root (default: checkpoints/ or '
-                      f'${registry.CHECKPOINT_DIR_ENV})')
-  parser.add_argument('--tarball', default=None,
-                      help='use this local tarball (one model only)')
-  parser.add_argument('--force', action='store_true')
-  parser.add_argument('--no-verify', action='store_true',
-                      help='skip loading the checkpoint into the model')
-  parser.add_argument('--check', action='store_true',
-                      help='only check present files against SHA256SUMS')
-  parser.add_argument('--record', action='store_true',
-                      help='with --check: verify by loading, then (re)write '
-                      'SHA256SUMS for hand-placed files')
-  args = parser.parse_args(argv)
-  models = _expand(args.models)
-  if args.tarball and len(models) != 1:
-    parser.error('--tarball needs exactly one model name')
-  failed = 0
-  for name in models:
-    try:
-      if args.check:
-        if args.record:
-          if not args.no_verify:
-            verify(name, args.dir)
-          record(name, args.dir)
-        check(name, args.dir)
-        print(f'{name}: ok')
-      else:
-        prefix = download(name, args.dir, tarball=args.tarball,
-                          force=args.force,
-                          verify_weights=not args.no_verify)
-        print(f'{name}: {prefix}')
-    except (DownloadError, KeyError, registry.CheckpointNotFoundError,
-            checkpoint_lib.CheckpointError) as e:
-      failed += 1
-      print(f'{name}: {e}', file=sys.stderr)
-  return 1 if failed else 0
-
-
-if __name__ == '__main__':
-  sys.exit(main())

@@ -23,6 +23,7 @@ in the *input* domain; ``spec.input_units_per_pixel`` converts (1 for
 VGG/ResNet V1, 2/255 for the [-1, 1] nets).
 """
 
+import contextlib
 import dataclasses
 import difflib
 import functools
@@ -52,11 +53,13 @@ _OP_SUFFIXES = frozenset({
 
 
 def default_checkpoint_dir():
-  """``$FIA_TF_CHECKPOINTS`` if set, else ``<repo>/checkpoints``."""
+  """``$FIA_TF_CHECKPOINTS`` if set, else ``checkpoints`` in the working
+  directory (the repository's ``checkpoints/`` when run from its root, as
+  ``make`` does)."""
   env = os.environ.get(CHECKPOINT_DIR_ENV)
   if env:
     return pathlib.Path(env)
-  return pathlib.Path(__file__).resolve().parents[2] / 'checkpoints'
+  return pathlib.Path('checkpoints')
 
 
 # Conventions live in fia_tf.preprocessing: (preprocess, inverse, units).
@@ -215,7 +218,8 @@ class ModelSpec:
     raise CheckpointNotFoundError(
         f'No checkpoint for {self.name}: extract {self.url} into {d}/ '
         f'so that {d / self.checkpoint}(.index) exists, or run '
-        f'`make checkpoints` (python -m fia_tf.zoo.download {self.name}).')
+        f'`make checkpoints` (python experiments/checkpoints.py '
+        f'--models={self.name}).')
 
   def load_weights(self, model, checkpoint_dir=None):
     """Loads the official weights into ``model``; returns the report."""
@@ -237,14 +241,14 @@ class ModelSpec:
       load_weights: ``False`` keeps random weights (tests, shape checks).
 
     Returns:
-      A :class:`fia_tf.source.SourceModel`.
+      A :class:`fia_tf.SourceModel`.
 
     Raises:
       CheckpointNotFoundError: when the checkpoint (or the package holding
         the weights) is missing.
       ValueError: when ``feature_layer`` names no layer.
     """
-    from fia_tf import source  # pylint: disable=import-outside-toplevel
+    from fia_tf.attacks import source  # pylint: disable=import-outside-toplevel
     if load_weights:
       # Fail before the (slow) build when the file is missing.
       self.find_checkpoint(checkpoint_dir)
@@ -478,6 +482,40 @@ PAPER_MODELS = (
     'resnet_v1_152', 'resnet_v2_50', 'resnet_v2_152', 'vgg_16', 'vgg_19',
     'adv_inception_v3', 'adv_inception_resnet_v2', 'ens3_adv_inception_v3',
     'ens4_adv_inception_v3', 'ens_adv_inception_resnet_v2')
+
+
+def register(spec, replace=False):
+  """Adds ``spec`` to the registry; returns it.
+
+  Raises:
+    ValueError: when a different spec already has that name (and not
+      ``replace``).
+  """
+  if not isinstance(spec, ModelSpec):
+    raise ValueError(f'register needs a ModelSpec, got {type(spec).__name__}')
+  existing = REGISTRY.get(spec.name)
+  if existing is not None and existing != spec and not replace:
+    raise ValueError(f'a different model is already registered as '
+                     f'{spec.name!r}')
+  REGISTRY[spec.name] = spec
+  return spec
+
+
+@contextlib.contextmanager
+def registered(*specs, replace=False):
+  """Registers ``specs`` for the duration of a block, then restores the
+  registry exactly as it was (tests, temporary plugins)."""
+  before = {spec.name: REGISTRY.get(spec.name) for spec in specs}
+  try:
+    for spec in specs:
+      register(spec, replace=replace)
+    yield specs
+  finally:
+    for name, old in before.items():
+      if old is None:
+        REGISTRY.pop(name, None)
+      else:
+        REGISTRY[name] = old
 
 
 def names_list(weights=SLIM):

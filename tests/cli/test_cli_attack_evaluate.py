@@ -11,16 +11,16 @@ import time
 import numpy as np
 import pytest
 
-from tests.cli.conftest import IMAGES
-from tests.cli.conftest import LABELS
-from tests.cli.conftest import TINY
-from tests.cli.conftest import command
-from tests.cli.conftest import environment
-from tests.cli.conftest import labels_of
-from tests.cli.conftest import predict
-from tests.cli.conftest import read_png
-from tests.cli.conftest import resize
-from tests.cli.conftest import run
+from tests.helpers.binaries import TINY
+from tests.helpers.binaries import command
+from tests.helpers.binaries import environment
+from tests.helpers.binaries import run
+from tests.helpers.checks import labels_of
+from tests.helpers.checks import predict
+from tests.helpers.checks import read_png
+from tests.helpers.checks import resize
+from tests.helpers.paths import IMAGES
+from tests.helpers.paths import LABELS
 
 NAMES = ['1.png', '2.png', '44.png', '50.png']
 
@@ -55,9 +55,7 @@ def test_attack_writes_rounded_pngs_within_eps(attacked):
 
 def test_attack_png_is_rint_of_the_library_result(attacked, checkpoints):
   import fia_tf  # pylint: disable=import-outside-toplevel
-  from fia_tf import tiny_zoo  # pylint: disable=import-outside-toplevel
   from fia_tf.zoo import registry  # pylint: disable=import-outside-toplevel
-  del tiny_zoo
   out, _ = attacked
   spec = registry.get_spec('tiny_vgg')
   source = spec.source_model(checkpoint_dir=checkpoints)
@@ -104,7 +102,7 @@ def test_evaluate_numbers_match_an_independent_recount(attacked, checkpoints,
                f'--checkpoint_dir={checkpoints}', '--batch_size=3')
   report = json.loads((tmp_path / 'evaluation.json').read_text())
   with open(tmp_path / 'evaluation.csv', newline='') as f:
-    table = {r['model']: r for r in csv.DictReader(f)}
+    table = {r['target']: r for r in csv.DictReader(f)}
   markdown = (tmp_path / 'evaluation.md').read_text()
   assert markdown.strip() in result.stdout
   truth = labels_of(NAMES)
@@ -112,7 +110,7 @@ def test_evaluate_numbers_match_an_independent_recount(attacked, checkpoints,
   clean_images = [read_png(IMAGES / n) for n in NAMES]
   adv_images = [read_png(out / n) for n in NAMES]
   control_images = [np.rint(resize(x, 24)) for x in clean_images]
-  rows = {r['model']: r for r in report['rows']}
+  rows = {r['target']: r for r in report['rows']}
   assert set(rows) == set(models)
   for model in models:
     clean = predict(model, checkpoints, clean_images)

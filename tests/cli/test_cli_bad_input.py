@@ -8,12 +8,12 @@ import zlib
 import imageio.v3 as iio
 import numpy as np
 
-from tests.cli.conftest import IMAGES
-from tests.cli.conftest import LABELS
-from tests.cli.conftest import TINY
-from tests.cli.conftest import read_png
-from tests.cli.conftest import run
-from tests.cli.conftest import run_all
+from tests.helpers.binaries import TINY
+from tests.helpers.binaries import run
+from tests.helpers.binaries import run_all
+from tests.helpers.checks import read_png
+from tests.helpers.paths import IMAGES
+from tests.helpers.paths import LABELS
 
 
 def _png16_rgb(pixels):

@@ -6,14 +6,14 @@ import json
 import numpy as np
 import pytest
 
-from tests.cli.conftest import IMAGES
-from tests.cli.conftest import environment
-from tests.cli.conftest import labels_of
-from tests.cli.conftest import predict
-from tests.cli.conftest import read_png
-from tests.cli.conftest import resize
-from tests.cli.conftest import run
-from tests.cli.conftest import run_all
+from tests.helpers.binaries import environment
+from tests.helpers.binaries import run
+from tests.helpers.binaries import run_all
+from tests.helpers.checks import labels_of
+from tests.helpers.checks import predict
+from tests.helpers.checks import read_png
+from tests.helpers.checks import resize
+from tests.helpers.paths import IMAGES
 
 NAMES = ['1.png', '2.png', '44.png', '50.png']
 SOURCES = ['tiny_inception', 'tiny_vgg']
@@ -55,10 +55,11 @@ def test_sets_and_layout(dry_run):
     expected_rows.append(f'{source} / zero perturbation')
   assert list(rows) == expected_rows
   heatmap = read_png(out / 'table_changed.png')
-  assert heatmap.ndim == 3 and heatmap.shape[2] == 3
+  assert heatmap.ndim == 3 and heatmap.shape[2] in (3, 4)
   assert heatmap.shape[0] > 12 * 22  # one cell row per table row
   for name in ('results.md', 'table_wrong.csv', 'table_wrong.md',
-               'table_changed.md', 'evaluation.csv', 'reproduce.json'):
+               'table_changed.md', 'table_changed.json', 'table_correct.md',
+               'table_correct.csv', 'evaluation.csv', 'reproduce.json'):
     assert (out / name).is_file()
   assert '| tiny_vgg / FIA |' in (out / 'results.md').read_text()
   assert '| tiny_vgg / FIA |' in result.stdout

@@ -21,8 +21,10 @@ def main(checkpoint_dir, ports, index, out):
   from fia_tf import distribute
   strategy = distribute.make_strategy('multi_worker')
   import fia_tf
-  from fia_tf import tiny_zoo  # pylint: disable=unused-import  (registers)
   from fia_tf.zoo import registry
+  from fia_tf.zoo import tiny
+  for spec in tiny.SPECS:
+    registry.register(spec)
   images, labels, ids = inputs()
   with strategy.scope():
     source = registry.get_spec('tiny_inception').source_model(

@@ -15,14 +15,14 @@ import tensorflow as tf
 import fia_tf
 from fia_tf import distribute
 from fia_tf import evaluation
-from tests.cli.conftest import IMAGES
-from tests.cli.conftest import LABELS
-from tests.cli.conftest import PYTHON
-from tests.cli.conftest import REPO
-from tests.cli.conftest import TINY
-from tests.cli.conftest import environment
-from tests.cli.conftest import run
-from tests.cli.conftest import run_all
+from tests.helpers.binaries import PYTHON
+from tests.helpers.binaries import TINY
+from tests.helpers.binaries import environment
+from tests.helpers.binaries import run
+from tests.helpers.binaries import run_all
+from tests.helpers.paths import IMAGES
+from tests.helpers.paths import LABELS
+from tests.helpers.paths import REPO
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -37,6 +37,7 @@ def two_device_report(checkpoints):
   return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.cli
 def test_two_logical_cpus_are_two_replicas(two_device_report):
   report = two_device_report
   assert report['replicas'] == 2
@@ -47,6 +48,7 @@ def test_two_logical_cpus_are_two_replicas(two_device_report):
   assert report['mirrored_variables'] == 'MirroredVariable'
 
 
+@pytest.mark.cli
 def test_two_devices_give_the_one_device_bytes(two_device_report):
   cases = {k: v for k, v in two_device_report['cases'].items()
            if not k.endswith('/predict')}
@@ -60,6 +62,7 @@ def test_two_devices_give_the_one_device_bytes(two_device_report):
     assert case['values_max_rel_diff'] <= 1e-6, (name, case)
 
 
+@pytest.mark.cli
 def test_two_devices_predict_like_one(two_device_report):
   for name in ('tiny_inception', 'tiny_vgg'):
     case = two_device_report['cases'][f'{name}/predict']
@@ -69,6 +72,7 @@ def test_two_devices_predict_like_one(two_device_report):
     assert case['logits_max_rel_diff'] <= 1e-6
 
 
+@pytest.mark.cli
 def test_binaries_on_two_devices_write_the_same_files(tmp_path, checkpoints):
   common = [TINY, '--model_name=tiny_inception', '--attack_method=FIA+PIDIM',
             f'--input_dir={IMAGES}', f'--labels={LABELS}',
@@ -139,7 +143,7 @@ def test_default_memory_budget_follows_the_device():
 
 
 def _tiny_source():
-  from tests.conftest import tiny_cnn  # pylint: disable=import-outside-toplevel
+  from tests.helpers.models import tiny_cnn  # pylint: disable=import-outside-toplevel
   return fia_tf.SourceModel(tiny_cnn(), fia_tf.preprocessing.inception,
                             'feat', name='tiny')
 
@@ -178,11 +182,12 @@ def test_evaluation_builds_each_model_once(tmp_path, checkpoints):
   from fia_tf import data  # pylint: disable=import-outside-toplevel
   image_set = data.image_set(IMAGES, LABELS)
   dirs = {'a': IMAGES, 'b': IMAGES}
-  before = evaluation.Classifier.builds
-  rows = evaluation.evaluate(image_set, dirs, ['tiny_inception', 'tiny_vgg'],
-                             checkpoint_dir=checkpoints, batch_size=1)
+  before = evaluation.RegistryTarget.builds
+  rows = evaluation.evaluate_directories(
+      image_set, dirs, ['tiny_inception', 'tiny_vgg'],
+      checkpoint_dir=checkpoints, batch_size=1)
   # 2 models x (clean + 2 sets + control) x 4 batches of one image.
-  assert evaluation.Classifier.builds - before == 2
+  assert evaluation.RegistryTarget.builds - before == 2
   assert len(rows) == 4 and all(r['n'] == 4 for r in rows)
   # The clean directory as "adversarial": nothing changed.
   assert all(r['success_changed'] == 0.0 for r in rows)
@@ -199,6 +204,7 @@ def _free_ports(count):
   return ports
 
 
+@pytest.mark.cli
 def test_two_worker_processes_give_the_one_device_bytes(tmp_path,
                                                         checkpoints):
   from tests.distribute import multi_worker  # pylint: disable=import-outside-toplevel

@@ -19,8 +19,11 @@ import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-posi
 
 import fia_tf  # pylint: disable=g-import-not-at-top,wrong-import-position
 from fia_tf import evaluation  # pylint: disable=g-import-not-at-top,wrong-import-position
-from fia_tf import tiny_zoo  # pylint: disable=g-import-not-at-top,wrong-import-position,unused-import  (registers the tiny nets)
 from fia_tf.zoo import registry  # pylint: disable=g-import-not-at-top,wrong-import-position
+from fia_tf.zoo import tiny  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+for _spec in tiny.SPECS:
+  registry.register(_spec)
 
 METHODS = ['MIM', 'DIM', 'TIM', 'PIM', 'TIDIM', 'NRDM', 'FDA', 'FIA',
            'FIA+PIDIM', 'FIATIDIM']
@@ -70,8 +73,8 @@ def main(checkpoint_dir):
           'moved': float(np.abs(one_adv - images).max()),
           'shape': list(two_adv.shape),
           'values_shape': list(two_values.shape)}
-    one = evaluation.Classifier(name, checkpoint_dir)
-    two = evaluation.Classifier(name, checkpoint_dir, strategy=strategy)
+    one = evaluation.RegistryTarget(name, checkpoint_dir)
+    two = evaluation.RegistryTarget(name, checkpoint_dir, strategy=strategy)
     probe = rs.uniform(0, 255, (7, size, size, 3)).astype(np.float32)
     one_labels, two_labels = one.predict(probe), two.predict(probe)
     one_logits = one.model(spec.preprocess(probe), training=False).numpy()

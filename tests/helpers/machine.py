@@ -1,19 +1,8 @@
 """What machine the tests run on (for logs and benchmark records)."""
 
 import os
-import platform
 
-
-def cpu_model():
-  """The CPU's model name (``lscpu``'s "Model name"), or the platform's."""
-  try:
-    with open('/proc/cpuinfo', encoding='utf-8') as f:
-      for line in f:
-        if line.startswith('model name'):
-          return line.partition(':')[2].strip()
-  except OSError:
-    pass
-  return platform.processor() or platform.machine()
+from fia_tf.records import cpu_model
 
 
 def cpu_flags():

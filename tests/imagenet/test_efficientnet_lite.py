@@ -186,6 +186,7 @@ print(json.dumps(out))
 @needs_weights('efficientnet_lite0')
 @needs_weights('efficientnet_lite1')
 @needs_weights('efficientnet_lite2')
+@pytest.mark.cli
 def test_loading_never_imports_torch():
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
   result = subprocess.run(

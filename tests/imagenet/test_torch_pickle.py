@@ -10,7 +10,7 @@ import pytest
 
 from fia_tf.zoo import torch_pickle
 
-import legacy_pth
+from tests.imagenet import legacy_pth
 
 
 def _read(raw):

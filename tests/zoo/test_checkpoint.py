@@ -5,11 +5,12 @@ import pytest
 
 from fia_tf.zoo import checkpoint
 from fia_tf.zoo import testing
+from fia_tf.zoo import tiny
 
 
 @pytest.fixture(scope='module')
 def model():
-  return testing.tiny_net()
+  return tiny.tiny_net()
 
 
 @pytest.fixture(scope='module')

@@ -9,14 +9,14 @@ import pytest
 from fia_tf.zoo import download
 from fia_tf.zoo import registry
 
-from test_registry import _write_tiny_checkpoint
-from test_registry import tiny_spec
+from tests.helpers.zoo import tiny_spec
+from tests.helpers.zoo import write_tiny_checkpoint
 
 
 def _make_tarball(tmp_path, spec, subdir=''):
   """A fake official tarball holding a valid tiny-net checkpoint."""
   staging = tmp_path / 'staging'
-  _write_tiny_checkpoint(spec, staging)
+  write_tiny_checkpoint(spec, staging)
   files = sorted(spec.checkpoint_dir(staging).iterdir())
   tar_path = tmp_path / spec.tarball
   with tarfile.open(tar_path, 'w:gz') as tar:
@@ -68,7 +68,7 @@ def test_check_detects_truncated_file(tmp_path):
 
 def test_check_without_record(tmp_path):
   spec = tiny_spec()
-  _write_tiny_checkpoint(spec, tmp_path)
+  write_tiny_checkpoint(spec, tmp_path)
   with pytest.raises(download.DownloadError, match='--check --record'):
     download.check(spec, tmp_path)
   download.record(spec, tmp_path)
@@ -97,7 +97,7 @@ def test_tarball_without_the_checkpoint(tmp_path):
 def test_tarball_with_wrong_variables_fails_verification(tmp_path):
   spec = tiny_spec()
   tar_path = _make_tarball(tmp_path, spec)
-  other = tiny_spec(builder='fia_tf.zoo.testing:tiny_net', num_classes=12)
+  other = tiny_spec(builder='fia_tf.zoo.tiny:tiny_net', num_classes=12)
   with pytest.raises(download.DownloadError, match='does not fit'):
     download.download(other, checkpoint_dir=tmp_path / 'c', tarball=tar_path)
   assert not (tmp_path / 'c' / 'tiny_net' / download.SUMS_FILE).exists()
@@ -112,11 +112,6 @@ def test_unsafe_tarball_member(tmp_path):
   with pytest.raises(download.DownloadError, match='refusing'):
     download.download(tiny_spec(), checkpoint_dir=tmp_path / 'c',
                       tarball=tar_path)
-
-
-def test_cli_reports_failure(tmp_path, capsys):
-  assert download.main(['vgg_16', '--check', '--dir', str(tmp_path)]) == 1
-  assert 'No checkpoint for vgg_16' in capsys.readouterr().err
 
 
 def test_manifest_loads():

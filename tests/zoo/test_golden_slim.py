@@ -38,6 +38,8 @@ from tests.helpers.golden import golden_npz
 from tests.helpers.golden import load_images
 from tests.helpers.golden import rel_err
 
+
+pytestmark = pytest.mark.golden
 RTOL = 1e-4
 GRAD_NORM_RTOL = 1e-3
 # Weight perturbations (seeds) of the float-noise envelope.

@@ -29,6 +29,8 @@ from fia_tf.zoo import testing
 
 DATA = os.path.join(os.path.dirname(__file__), os.pardir, 'data')
 GOLDEN = os.path.join(DATA, 'golden')
+
+pytestmark = pytest.mark.golden
 RTOL = 1e-4
 
 # net -> (builder, aux head builder, end points function)

@@ -8,24 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fia_tf import source as source_lib
+from fia_tf.attacks import source as source_lib
 from fia_tf.zoo import checkpoint
 from fia_tf.zoo import registry
 from fia_tf.zoo import testing
 
 from tests.helpers.golden import golden_npz
-
-
-def tiny_spec(**overrides):
-  """A registry entry backed by :func:`testing.tiny_net` (fast to build)."""
-  fields = dict(name='tiny_net', builder='fia_tf.zoo.testing:tiny_net',
-                scope='tiny_net', input_size=16, num_classes=10,
-                label_offset=-1, preprocessing='vgg',
-                default_layer='tiny_net/block/Relu',
-                checkpoint='tiny_net.ckpt', tarball='tiny_net.tar.gz',
-                renamed_scope='AdvTinyNet')
-  fields.update(overrides)
-  return registry.ModelSpec(**fields)
+from tests.helpers.zoo import tiny_spec
+from tests.helpers.zoo import write_tiny_checkpoint
 
 
 def test_the_14_paper_models_are_registered():
@@ -149,9 +139,8 @@ def test_default_layers_and_end_points_exist(name):
 
 
 def test_manifest_json_matches_registry():
-  path = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir,
-                      'checkpoints', 'manifest.json')
-  with open(path) as f:
+  from fia_tf.zoo import download  # pylint: disable=import-outside-toplevel
+  with open(download.MANIFEST) as f:
     manifest = json.load(f)['models']
   assert sorted(manifest) == registry.names_list()
   for name, entry in manifest.items():
@@ -176,26 +165,10 @@ def test_missing_checkpoint_is_one_clear_sentence(tmp_path):
   assert message.count('\n') == 0
 
 
-def _write_tiny_checkpoint(spec, root, renamed=False):
-  model = spec.build()
-  shapes = [(n, w.shape) for n, w in checkpoint.model_variables(model).items()]
-  values = testing.golden_weights(shapes, salt=3)
-  directory = spec.checkpoint_dir(root)
-  directory.mkdir(parents=True, exist_ok=True)
-  if renamed:
-    values = {n.replace(spec.scope, spec.renamed_scope, 1): v
-              for n, v in values.items()}
-    testing.write_slim_checkpoint(directory / f'{spec.name}_rename.ckpt',
-                                  values)
-  else:
-    testing.write_slim_checkpoint(directory / spec.checkpoint, values)
-  return values
-
-
 @pytest.mark.parametrize('renamed', [False, True])
 def test_source_model_loads_checkpoint(tmp_path, renamed):
   spec = tiny_spec()
-  values = _write_tiny_checkpoint(spec, tmp_path, renamed)
+  values = write_tiny_checkpoint(spec, tmp_path, renamed)
   src = spec.source_model(checkpoint_dir=tmp_path)
   assert isinstance(src, source_lib.SourceModel)
   assert src.feature_layer == 'tiny_net.block.Relu'

@@ -1,0 +1,25 @@
+"""Objective parts, one module each; importing this registers them all.
+
+* :mod:`.cross_entropy`: ``ce`` (MIM, DIM, TIM, PIM, ...)
+* :mod:`.fia`: ``fia`` (FIA, FIAPI, FIAPIDIM, ...)
+* :mod:`.nrdm`: ``nrdm``
+* :mod:`.fda`: ``fda``
+
+A new objective is a new module here (or anywhere) that subclasses
+:class:`.base.Objective` and calls
+``fia_tf.attacks.parts.OBJECTIVES.register(name, factory, token=...)``.
+"""
+
+from fia_tf.attacks.objectives import cross_entropy
+from fia_tf.attacks.objectives import fda
+from fia_tf.attacks.objectives import fia
+from fia_tf.attacks.objectives import nrdm
+from fia_tf.attacks.objectives.base import Objective
+from fia_tf.attacks.objectives.cross_entropy import CrossEntropy
+from fia_tf.attacks.objectives.fda import FeatureDisruption
+from fia_tf.attacks.objectives.fia import FeatureImportance
+from fia_tf.attacks.objectives.nrdm import FeatureDistortion
+
+__all__ = ['CrossEntropy', 'FeatureDisruption', 'FeatureDistortion',
+           'FeatureImportance', 'Objective', 'cross_entropy', 'fda', 'fia',
+           'nrdm']

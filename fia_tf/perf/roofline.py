@@ -1,0 +1,508 @@
+"""Speed and memory of the attack engine against its roofline.
+
+FIA's work is ``B * N`` forward passes through the whole network with a
+backward pass to the feature layer (the importance weights), then ``T``
+forward passes to the feature layer with a backward pass to the input (the
+iterations). Its *roofline* is the time of exactly that work, each piece
+timed alone as one compiled function at the sizes the attack uses::
+
+  roofline = B*N * t_full(P) / P + T * t_prefix(B)
+
+where ``P`` is the number of copies in one of the attack's passes
+(:meth:`fia_tf.Attack.pass_layout`). Every real copy is charged the per-copy
+cost of a pass of that size, so the padding copies of the last pass count
+against the attack, not the roofline. ``attack / roofline`` near 1 means the
+engine adds little around the network.
+
+:func:`measure` times FIA (the default, memory-budgeted "vectorised" passes
+and, for comparison, the per-mask loop: N passes of B images), MIM and
+FIA+PIDIM on one batch and returns one record per measurement, with the
+peak resident set size of each (:class:`PeakRss`). The records are plain
+JSON-friendly dicts; ``experiments/speed.py`` runs them for the zoo
+models, one process per (model, batch, XLA setting).
+"""
+
+import gc
+import os
+import resource
+import threading
+import time
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from fia_tf import records
+from fia_tf.attacks import config as config_lib
+from fia_tf.attacks import engine as attack_lib
+from fia_tf.attacks import methods as methods_lib
+
+METHODS = ('FIA', 'MIM', 'FIA+PIDIM')
+ZOO_MODELS = ('vgg_16', 'inception_v3', 'resnet_v1_50')
+VECTORISED = 'vectorised'
+PER_MASK = 'per_mask'
+
+_PLAIN_FIA = methods_lib.Parts(objective='fia')
+_PAGE_BYTES = os.sysconf('SC_PAGE_SIZE')
+
+
+# -- memory -------------------------------------------------------------------
+
+
+def current_rss():
+  """This process's resident set size in bytes (Linux ``/proc``)."""
+  with open('/proc/self/statm', encoding='ascii') as f:
+    return int(f.read().split()[1]) * _PAGE_BYTES
+
+
+def max_rss():
+  """Peak RSS of this process's whole life so far, in bytes (getrusage)."""
+  # Linux reports ru_maxrss in kilobytes.
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class PeakRss:
+  """Samples this process's RSS in a background thread during a block.
+
+  TF kernels release the GIL, so the sampler keeps running while the
+  attack computes. A short peak between two samples can be missed; the
+  lifetime ``ru_maxrss`` (read at exit) bounds it from above.
+
+  Args:
+    interval: seconds between samples.
+
+  Attributes:
+    start_bytes: RSS at entry (the others are set on exit).
+    peak_bytes: largest RSS sampled during the block (entry and exit
+      included).
+    end_bytes: RSS at exit.
+    ru_maxrss_bytes: ``getrusage(RUSAGE_SELF).ru_maxrss`` at exit, in
+      bytes: the peak over the process's life, not just this block.
+    samples: number of samples taken.
+  """
+
+  def __init__(self, interval=0.01):
+    self.interval = interval
+    self.start_bytes = self.peak_bytes = self.end_bytes = None
+    self.ru_maxrss_bytes = None
+    self.samples = 0
+    self._stop = None
+    self._thread = None
+
+  def _sample(self):
+    rss = current_rss()
+    self.samples += 1
+    if rss > self.peak_bytes:
+      self.peak_bytes = rss
+    return rss
+
+  def _loop(self):
+    while not self._stop.wait(self.interval):
+      self._sample()
+
+  def __enter__(self):
+    self.start_bytes = self.peak_bytes = current_rss()
+    self.samples = 1
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._loop, name='PeakRss',
+                                    daemon=True)
+    self._thread.start()
+    return self
+
+  def __exit__(self, *exc_info):
+    self._stop.set()
+    self._thread.join()
+    # After the join only this thread touches the counters.
+    self.end_bytes = self._sample()
+    self.ru_maxrss_bytes = max_rss()
+    return False
+
+
+# -- time ---------------------------------------------------------------------
+
+
+def _force(outputs):
+  """Waits for ``outputs`` by copying every tensor to NumPy."""
+  return tf.nest.map_structure(
+      lambda t: t.numpy() if hasattr(t, 'numpy') else t, outputs)
+
+
+def best_time(fn, repeats):
+  """Times ``fn()`` after one untimed warm-up call (trace, compile).
+
+  Args:
+    fn: a callable returning tensors (or a nest of them); they are copied to
+      NumPy inside the timed region, so asynchronous work is counted.
+    repeats: timed calls, at least 1.
+
+  Returns:
+    ``(best seconds, [seconds of every timed call])``.
+  """
+  if repeats < 1:
+    raise ValueError(f'repeats must be >= 1, got {repeats!r}')
+  _force(fn())
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    _force(fn())
+    times.append(time.perf_counter() - start)
+  return min(times), times
+
+
+# -- machine and inputs -------------------------------------------------------
+
+
+def machine_info():
+  """TF version, CPU model and the cores this process may run on."""
+  try:
+    cores = len(os.sched_getaffinity(0))
+  except AttributeError:
+    cores = os.cpu_count()
+  return {'tf': tf.__version__, 'cpu': records.cpu_model(), 'cores': cores}
+
+
+def random_batch(source, batch, seed=0):
+  """``batch`` uniform random pixel images and labels for ``source``.
+
+  Returns:
+    ``(images, labels)``: float32 ``[batch, H, W, C]`` whole pixel values in
+    [0, 255] and int32 ``[batch]`` classes in ``range(source.num_classes)``.
+  """
+  rs = np.random.RandomState(seed)
+  height, width = source.input_size
+  channels = int(source.model.inputs[0].shape[-1])
+  images = rs.randint(0, 256, (batch, height, width, channels))
+  labels = rs.randint(0, source.num_classes, batch)
+  return images.astype(np.float32), labels.astype(np.int32)
+
+
+def zoo_source(name):
+  """The slim-zoo net ``name`` with random weights and its paper FIA layer.
+
+  Returns:
+    ``(source, spec)``: a :class:`fia_tf.SourceModel` and its
+    :class:`fia_tf.zoo.registry.ModelSpec`.
+  """
+  from fia_tf.zoo import registry  # pylint: disable=import-outside-toplevel
+  spec = registry.get_spec(name)
+  return spec.source_model(load_weights=False), spec
+
+
+# -- the roofline -------------------------------------------------------------
+
+
+def layout_record(attack, batch):
+  """FIA's pass layout for ``batch`` images as a JSON-friendly dict."""
+  images_per_pass, masks_per_pass, blocks, mask_passes = attack.pass_layout(
+      batch)
+  return {
+      'images_per_pass': images_per_pass,
+      'masks_per_pass': masks_per_pass,
+      'image_blocks': blocks,
+      'mask_passes': mask_passes,
+      'passes': blocks * mask_passes,
+      'copies_per_pass': images_per_pass * masks_per_pass,
+      'copies': batch * attack.config.ens,
+  }
+
+
+def roofline(attack, images, labels, repeats):
+  """Times the two pieces of plain FIA's roofline (see the module doc).
+
+  Both pieces are compiled with the attack's ``jit_compile`` setting and use
+  the attack's own sub-models, so they run the same network code.
+
+  Args:
+    attack: a :class:`fia_tf.Attack` of method ``'FIA'`` with ``ens >= 1``.
+    images: ``[B, H, W, C]`` pixels, the batch the attack was timed on.
+    labels: ``[B]`` classes.
+    repeats: timed calls per piece (the best is kept).
+
+  Returns:
+    A dict: ``roofline_s`` (seconds for the batch), ``full_pass_s`` (one
+    forward + backward-to-the-layer pass of ``copies_per_pass`` copies),
+    ``prefix_pass_s`` (one forward-to-the-layer + backward-to-the-input pass
+    of the batch) and ``pass_copies``.
+  """
+  cfg = attack.config
+  if cfg.parts != _PLAIN_FIA or cfg.ens < 1:
+    raise ValueError('the roofline is defined for plain FIA with ens >= 1, '
+                     f'got {cfg.parts.name} with ens={cfg.ens}')
+  images = np.asarray(images, np.float32)
+  labels = np.asarray(labels)
+  batch = len(images)
+  layout = layout_record(attack, batch)
+  pass_copies = layout['copies_per_pass']
+  both, prefix = attack.features_and_logits, attack.feature_model
+  preprocess = attack.source.preprocess
+  jit = attack.jit_compile
+
+  # A pass of the attack's size, made of copies of the batch's images.
+  pass_input = tf.constant(preprocess(
+      np.resize(images, (pass_copies,) + images.shape[1:])))
+  selector = tf.one_hot(np.resize(labels, pass_copies), attack.num_classes)
+  batch_input = tf.constant(preprocess(images))
+  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
+  weights = tf.constant(
+      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+
+  # Same tape settings as the attack's own gradient code.
+  @tf.function(jit_compile=jit)
+  def full_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      features, logits = both(x, training=False)
+      target = tf.reduce_sum(logits * selector)
+    return tape.gradient(target, features)
+
+  @tf.function(jit_compile=jit)
+  def prefix_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      target = tf.reduce_sum(prefix(x, training=False) * weights)
+    return tape.gradient(target, x)
+
+  t_full, _ = best_time(lambda: full_pass(pass_input), repeats)
+  t_prefix, _ = best_time(lambda: prefix_pass(batch_input), repeats)
+  seconds = (layout['copies'] * t_full / pass_copies +
+             cfg.num_iter * t_prefix)
+  return {'roofline_s': seconds, 'full_pass_s': t_full,
+          'prefix_pass_s': t_prefix, 'pass_copies': pass_copies}
+
+
+# -- measurements -------------------------------------------------------------
+
+
+def measure_attack(source, images, labels, method, *, ens=30, num_iter=10,
+                   jit_compile=False, mask_batch=None, memory_budget=None,
+                   repeats=2, variant=VECTORISED, with_roofline=None):
+  """Times one attack on one batch, with its peak RSS.
+
+  Args:
+    source: a :class:`fia_tf.SourceModel`.
+    images: ``[B, H, W, C]`` pixels in [0, 255].
+    labels: ``[B]`` classes of ``source``.
+    method: an :class:`fia_tf.AttackConfig` method string.
+    ens: FIA's N.
+    num_iter: T.
+    jit_compile: XLA on/off, for the attack and its roofline.
+    mask_batch: FIA's copies per pass; ``None`` derives it from the budget.
+    memory_budget: FIA's activation budget in bytes; ``None`` keeps the
+      engine's default.
+    repeats: timed calls (after one warm-up call); the best is kept.
+    variant: label of the record's pass layout (``'vectorised'``,
+      ``'per_mask'``); ``None`` for methods without masked copies.
+    with_roofline: also time the roofline (default: for plain FIA).
+
+  Returns:
+    A record dict (see :func:`measure`).
+  """
+  images = np.asarray(images, np.float32)
+  labels = np.asarray(labels, np.int32)
+  batch = len(images)
+  settings = dict(method=method, ens=ens, num_iter=num_iter,
+                  jit_compile=bool(jit_compile), mask_batch=mask_batch)
+  if memory_budget is not None:
+    settings['memory_budget'] = int(memory_budget)
+  attack = attack_lib.Attack(source, config_lib.AttackConfig(**settings))
+  cfg = attack.config
+  uses_masks = attack.mask_batch is not None
+  ids = np.arange(batch, dtype=np.int64)
+
+  # Only the attack itself (its trace, compile and timed runs) is sampled.
+  with PeakRss() as rss:
+    best, times = best_time(lambda: attack(images, labels, ids), repeats)
+
+  record = {
+      'model': source.name, 'layer': source.feature_layer, 'batch': batch,
+      'method': method, 'xla': bool(attack.jit_compile),
+      'variant': variant if uses_masks else None,
+      'ens': cfg.ens, 'num_iter': cfg.num_iter, 'repeats': repeats,
+      's_per_image': best / batch, 'times_s': times,
+      'roofline_s_per_image': None, 'ratio': None,
+      'full_pass_s': None, 'prefix_pass_s': None,
+      'rss_start_bytes': rss.start_bytes, 'rss_peak_bytes': rss.peak_bytes,
+      'ru_maxrss_bytes': rss.ru_maxrss_bytes,
+      'mask_batch': attack.mask_batch if uses_masks else None,
+      'layout': layout_record(attack, batch) if uses_masks else None,
+      # The budget the engine resolved (its default depends on the host).
+      'memory_budget': getattr(attack, 'memory_budget', cfg.memory_budget),
+  }
+  if with_roofline is None:
+    with_roofline = cfg.parts == _PLAIN_FIA and cfg.ens >= 1
+  if with_roofline:
+    line = roofline(attack, images, labels, repeats)
+    record.update(roofline_s_per_image=line['roofline_s'] / batch,
+                  ratio=best / line['roofline_s'],
+                  full_pass_s=line['full_pass_s'],
+                  prefix_pass_s=line['prefix_pass_s'])
+  record.update(machine_info())
+  del attack
+  # Drop the attack's graphs now, so the next measurement starts lower.
+  gc.collect()
+  return record
+
+
+def iter_measure(source, images, labels, *, methods=METHODS, ens=30,
+                 num_iter=10, jit_compile=False, memory_budget=None,
+                 per_mask=True, repeats=2, log=None) -> Iterator[Dict]:
+  """Yields the records of :func:`measure` one at a time, as they finish."""
+  batch = len(images)
+  common = dict(ens=ens, num_iter=num_iter, jit_compile=jit_compile,
+                memory_budget=memory_budget, repeats=repeats)
+  methods = list(methods)
+  # Plain FIA with the default layout goes first, so that its peak RSS is
+  # not raised by memory earlier measurements left allocated.
+  jobs = []
+  if 'FIA' in methods:
+    jobs.append(('FIA', VECTORISED, None))
+    if per_mask:
+      # mask_batch = B puts one mask of every image in each pass.
+      jobs.append(('FIA', PER_MASK, batch))
+  jobs += [(m, VECTORISED, None) for m in methods if m != 'FIA']
+  vectorised_layout = None
+  for method, variant, mask_batch in jobs:
+    if variant == PER_MASK and vectorised_layout is not None and (
+        vectorised_layout['masks_per_pass'] == 1):
+      # The default layout already is the per-mask loop; timing it again
+      # would only repeat the same computation.
+      if log:
+        log(f'{source.name} batch {batch}: the default layout already has '
+            'one mask per pass; per-mask loop not measured again')
+      continue
+    if log:
+      what = f' ({variant})' if method == 'FIA' else ''
+      log(f'{source.name} batch {batch} {method}{what}, '
+          f'xla={"on" if jit_compile else "off"}...')
+    record = measure_attack(source, images, labels, method,
+                            mask_batch=mask_batch, variant=variant, **common)
+    if method == 'FIA' and variant == VECTORISED:
+      vectorised_layout = record['layout']
+    if log:
+      log(describe(record))
+    yield record
+
+
+def measure(source, images, labels, *, methods=METHODS, ens=30, num_iter=10,
+            jit_compile=False, memory_budget=None, per_mask=True, repeats=2,
+            log=None) -> List[Dict]:
+  """Times FIA (vectorised and per-mask loop), MIM and FIA+PIDIM.
+
+  Plain FIA is measured first with the engine's default layout (copies per
+  pass from ``memory_budget``), then with ``mask_batch=B`` (the per-mask
+  loop: N passes of the B images; skipped when the default layout already
+  has one mask per pass), then the other methods. For plain FIA the
+  roofline is timed in the same process, after the attack.
+
+  Args:
+    source: a :class:`fia_tf.SourceModel`.
+    images: ``[B, H, W, C]`` pixels in [0, 255].
+    labels: ``[B]`` classes of ``source``.
+    methods: method strings; ``'FIA'`` gets the roofline and the per-mask
+      comparison.
+    ens: FIA's N.
+    num_iter: T.
+    jit_compile: XLA on/off.
+    memory_budget: bytes (``None``: the engine's default).
+    per_mask: also measure FIA's per-mask loop.
+    repeats: timed calls per measurement after one warm-up call.
+    log: optional ``callable(str)`` for progress lines.
+
+  Returns:
+    One dict per measurement with ``model``, ``layer`` (Keras layer name),
+    ``batch``, ``method``, ``xla``, ``variant`` (``'vectorised'``,
+    ``'per_mask'``, or ``None`` without masked copies), ``ens``,
+    ``num_iter``, ``repeats``, ``s_per_image`` (best call / B),
+    ``times_s``, ``roofline_s_per_image``, ``ratio`` (attack / roofline),
+    ``full_pass_s``, ``prefix_pass_s`` (these four ``None`` except for plain
+    FIA), ``rss_start_bytes``, ``rss_peak_bytes``, ``ru_maxrss_bytes``,
+    ``mask_batch``, ``layout`` (:func:`layout_record`), ``memory_budget``,
+    ``tf``, ``cpu``, ``cores``.
+  """
+  return list(iter_measure(
+      source, images, labels, methods=methods, ens=ens, num_iter=num_iter,
+      jit_compile=jit_compile, memory_budget=memory_budget,
+      per_mask=per_mask, repeats=repeats, log=log))
+
+
+# -- planning and reporting ---------------------------------------------------
+
+
+def plan(models: Sequence[str], batches: Sequence[int],
+         xla: Sequence[bool], xla_max_batch: Optional[int] = None,
+         skip: Sequence[str] = ()):
+  """The (model, batch, xla) cells of a benchmark, in run order.
+
+  Args:
+    models: model names.
+    batches: batch sizes.
+    xla: jit_compile settings.
+    xla_max_batch: XLA-on cells only at batches up to this (``None``: all).
+    skip: ``'model:batch'`` cells not to run (e.g. too large for memory).
+
+  Returns:
+    A list of ``(model, batch, jit_compile)``.
+  """
+  skipped = set()
+  for item in skip:
+    model, sep, batch = str(item).rpartition(':')
+    if not sep or not batch.isdigit():
+      raise ValueError(f'skip entries must be MODEL:BATCH, got {item!r}')
+    skipped.add((model, int(batch)))
+  cells = []
+  for model in models:
+    for batch in batches:
+      if (model, batch) in skipped:
+        continue
+      for jit in xla:
+        if jit and xla_max_batch is not None and batch > xla_max_batch:
+          continue
+        cells.append((model, int(batch), bool(jit)))
+  return cells
+
+
+def _gib(value):
+  return '-' if value is None else f'{value / 2**30:.2f}'
+
+
+def _num(value, fmt='.3f'):
+  return '-' if value is None else format(value, fmt)
+
+
+def _layout_text(layout):
+  if not layout:
+    return '-'
+  return (f"{layout['passes']} x {layout['images_per_pass']}"
+          f"x{layout['masks_per_pass']}")
+
+
+def describe(record):
+  """One human-readable line for a record."""
+  text = (f"{record['model']} B={record['batch']} {record['method']}"
+          f" xla={'on' if record['xla'] else 'off'}")
+  if record['variant']:
+    text += f" {record['variant']} ({_layout_text(record['layout'])})"
+  text += f": {record['s_per_image']:.3f} s/image"
+  if record['ratio'] is not None:
+    text += (f", roofline {record['roofline_s_per_image']:.3f} s/image, "
+             f"ratio {record['ratio']:.2f}")
+  text += (f", peak RSS {_gib(record['rss_peak_bytes'])} GiB (start "
+           f"{_gib(record['rss_start_bytes'])})")
+  return text
+
+
+def summary_markdown(records):
+  """A Markdown table of records (one row each)."""
+  lines = [
+      '| model | B | XLA | method | variant | passes x images x masks | '
+      's/image | roofline s/image | ratio | peak RSS GiB | start RSS GiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+  ]
+  for r in records:
+    lines.append(
+        f"| {r['model']} | {r['batch']} | {'on' if r['xla'] else 'off'} | "
+        f"{r['method']} | {r['variant'] or '-'} | "
+        f"{_layout_text(r['layout'])} | {_num(r['s_per_image'])} | "
+        f"{_num(r['roofline_s_per_image'])} | {_num(r['ratio'], '.2f')} | "
+        f"{_gib(r['rss_peak_bytes'])} | {_gib(r['rss_start_bytes'])} |")
+  return '\n'.join(lines)

@@ -1,0 +1,122 @@
+"""The evaluation core: metrics, targets, the runner and the tables."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fia_tf
+from fia_tf import evaluation
+from fia_tf.evaluation import metrics
+from fia_tf.evaluation import tables
+from fia_tf.evaluation import transfer
+from tests.helpers.models import tiny_cnn
+
+
+class FixedTarget(evaluation.Target):
+  """Predicts a fixed function of the mean pixel (no model)."""
+
+  def __init__(self, name, input_size=None):
+    self.name, self.input_size = name, input_size
+    self.calls = []
+
+  def _predict(self, images):
+    self.calls.append(images.shape)
+    return (images.mean(axis=(1, 2, 3)) > 100).astype(np.int64)
+
+
+def test_rates_by_hand():
+  truth = np.array([0, 1, 1, 0, 2])
+  clean = np.array([0, 1, 0, 0, 2])        # 4 of 5 right
+  adv = np.array([1, 1, 1, 0, 0])
+  out = metrics.rates(truth, clean, adv, control=clean)
+  assert out['n'] == 5 and out['n_correct'] == 4
+  assert out['clean_accuracy'] == pytest.approx(0.8)
+  assert out['success_changed'] == pytest.approx(3 / 5)
+  assert out['success_wrong'] == pytest.approx(2 / 5)
+  # Among the 4 clean-correct images, 2 are wrong after the attack.
+  assert out['success_correct'] == pytest.approx(2 / 4)
+  assert out['control_changed'] == 0.0
+  empty = metrics.rates([], [], [])
+  assert empty['n'] == 0 and math.isnan(empty['success_changed'])
+  with pytest.raises(ValueError, match='align'):
+    metrics.rates([1, 2], [1], [1, 2])
+
+
+def test_evaluate_in_memory_with_control_and_resizing():
+  images = np.full((4, 8, 8, 3), 50.0, np.float32)
+  images[2:] = 200.0
+  labels = np.array([0, 0, 1, 1])
+  adversarial = {'a': images[::-1].copy(),
+                 'small': images[:, :4, :4].copy()}
+  target = FixedTarget('t', input_size=8)
+  rows = transfer.evaluate(
+      evaluation.ArrayInputs(images, labels, adversarial), [target],
+      ['a', 'small'], progress_every=0.0, log=lambda line: None)
+  by_set = {r['set']: r for r in rows}
+  assert by_set['a']['success_changed'] == 1.0
+  assert by_set['a']['clean_accuracy'] == 1.0
+  assert by_set['small']['success_changed'] == 0.0
+  assert by_set['small']['image_size'] == 4
+  # Every prediction at the target's size: the 4 px set was resized.
+  assert all(shape[1:3] == (8, 8) for shape in target.calls)
+  assert by_set['small']['control_changed'] == 0.0
+  assert by_set['a']['missing'] == []
+
+
+def test_targets_of_keras_models_and_source_models():
+  model = tiny_cnn(classes=5, seed=3)
+  images = np.random.RandomState(0).uniform(0, 255, (3, 32, 32, 3))
+  direct = np.argmax(model(fia_tf.preprocessing.inception(images)), -1)
+  as_keras = evaluation.as_target(model, preprocess='inception',
+                                  label_offset=-1)
+  np.testing.assert_array_equal(as_keras.predict(images), direct + 1)
+  source = fia_tf.SourceModel(model, fia_tf.preprocessing.inception,
+                              name='src')
+  as_source = evaluation.as_target(source)
+  assert as_source.name == 'src'
+  np.testing.assert_array_equal(as_source.predict(images), direct)
+  with pytest.raises(ValueError, match='registry name, a Keras model'):
+    evaluation.as_target(3)
+
+
+def test_plan_sets_splits_feature_methods_by_keep_probability():
+  sets = transfer.plan_sets(['s'], ['MIM', 'FIA+PIDIM'], {'ens': 2},
+                            groups=('normal', 'defended'))
+  assert [(s.name, s.groups) for s in sets] == [
+      ('s/MIM', ('normal', 'defended')),
+      ('s/FIA+PIDIM_p0.7', ('normal',)),
+      ('s/FIA+PIDIM_p0.9', ('defended',))]
+  assert sets[1].config.keep_prob == 0.7 and sets[1].config.ens == 2
+  same = transfer.plan_sets(['s'], ['FIA'], groups=('normal', 'defended'),
+                            keep_prob={'defended': 0.7})
+  assert [(s.name, s.groups) for s in same] == [
+      ('s/FIA_p0.7', ('normal', 'defended'))]
+  with pytest.raises(ValueError, match="unknown attack method 'XYZ'"):
+    transfer.plan_sets(['s'], ['XYZ'])
+
+
+def test_run_in_memory_and_transfer_table(tiny_source, images, labels):
+  other = evaluation.KerasTarget(tiny_cnn(seed=4),
+                                 fia_tf.preprocessing.inception,
+                                 name='other')
+  own = evaluation.as_target(tiny_source)
+  sets = transfer.plan_sets(['tiny'], ['MIM', 'FIA'],
+                            {'ens': 2, 'num_iter': 2})
+  result = transfer.run_in_memory(
+      images, labels, np.arange(6), {'tiny': tiny_source}, sets,
+      {'normal': [own, other]}, batch_size=4, log=lambda line: None)
+  assert len(result.rows) == 4
+  table = tables.transfer_table(
+      result.rows, 'success_changed', sources=['tiny'],
+      methods=['MIM', 'FIA'], targets=['tiny', 'other'],
+      groups={'tiny': 'normal', 'other': 'normal'}, averages=('normal',))
+  row = {r['target']: r for r in result.rows if r['method'] == 'MIM'}
+  assert table.cell('tiny / MIM', 'other') == row['other']['success_changed']
+  # The black-box average leaves out the source itself.
+  assert table.cell('tiny / MIM', 'avg normal (black-box)') == (
+      row['other']['success_changed'])
+  assert table.marks[0].tolist() == [True, False, False]
+  text = tables.to_markdown(table)
+  assert '| tiny / MIM |' in text and '*' in text
+  assert tables.to_json(table)['columns'][-1] == 'avg normal (black-box)'

@@ -1,0 +1,92 @@
+"""The paper grid in-process on the tiny zoo: sets, tables, resumption."""
+
+import json
+
+import numpy as np
+import pytest
+
+from fia_tf.runs import grid as grid_lib
+from tests.helpers.checks import labels_of
+from tests.helpers.checks import predict
+from tests.helpers.checks import read_png
+from tests.helpers.paths import CONFIGS
+from tests.helpers.paths import IMAGES
+from tests.helpers.paths import REPO
+
+NAMES = ['1.png', '2.png', '44.png', '50.png']
+
+
+@pytest.fixture(scope='module')
+def dry(tmp_path_factory):
+  grid = grid_lib.load('dry_run', root=REPO, config_dir=CONFIGS)
+  grid = grid_lib.select(grid, sources=['tiny_vgg'], methods=['MIM', 'FIA'])
+  out = tmp_path_factory.mktemp('grid')
+  tables = grid_lib.run(grid, out, progress_every=0.0)
+  return grid, out, tables
+
+
+def test_sets_follow_the_keep_probabilities(dry):
+  grid, out, _ = dry
+  names = [s.name for s in grid.attack_sets()]
+  assert names == ['tiny_vgg/MIM', 'tiny_vgg/FIA_p0.7', 'tiny_vgg/FIA_p0.9']
+  groups = {s.name: s.groups for s in grid.attack_sets()}
+  assert groups['tiny_vgg/FIA_p0.9'] == ('defended',)
+  assert groups['tiny_vgg/MIM'] == ('normal', 'defended')
+  for name in names:
+    record = json.loads((out / 'adv' / name / 'run.json').read_text())
+    assert record['status'] == 'complete' and record['written'] == 4
+    assert record['machine']['cpu'] and record['versions']['tensorflow']
+
+
+def test_tables_match_an_independent_recount(dry):
+  grid, out, tables = dry
+  ckpt = out / 'checkpoints'
+  truth = labels_of(NAMES)
+  gt = np.array([truth[n] for n in NAMES])
+  clean_images = [read_png(IMAGES / n) for n in NAMES]
+  changed = tables['success_changed']
+  correct = tables['success_correct']
+  for target in grid.all_targets:
+    clean = predict(target, ckpt, clean_images)
+    for method in grid.methods:
+      keep = '' if method == 'MIM' else (
+          '_p0.9' if target == 'tiny_adv_inception' else '_p0.7')
+      adv = predict(target, ckpt, [read_png(out / 'adv' / 'tiny_vgg' /
+                                            f'{method}{keep}' / n)
+                                   for n in NAMES])
+      label = f'tiny_vgg / {method}'
+      assert changed.cell(label, target) == pytest.approx(
+          np.mean(adv != clean))
+      right = clean == gt
+      expected = np.mean((adv != gt)[right]) if right.any() else np.nan
+      assert correct.cell(label, target) == pytest.approx(expected,
+                                                          nan_ok=True)
+  for stem in ('table_changed', 'table_wrong', 'table_correct'):
+    for suffix in ('.md', '.csv', '.json', '.png'):
+      assert (out / f'{stem}{suffix}').stat().st_size > 0
+  record = json.loads((out / grid_lib.RECORD_FILE).read_text())
+  assert record['images'] == 4 and 'machine' in record
+
+
+def test_second_run_reattacks_nothing(dry):
+  grid, out, tables = dry
+  stamps = {p: p.stat().st_mtime_ns for p in (out / 'adv').rglob('*.png')}
+  again = grid_lib.run(grid, out, progress_every=0.0)
+  assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+  np.testing.assert_array_equal(again['success_changed'].values,
+                                tables['success_changed'].values)
+
+
+def test_config_errors_name_the_file_and_key(tmp_path):
+  bad = tmp_path / 'bad.json'
+  bad.write_text(json.dumps({'sources': ['tiny_vgg'], 'methods': ['MIMX'],
+                             'targets': ['tiny_vgg'], 'input_dir': 'x'}))
+  with pytest.raises(grid_lib.ConfigError, match=r"bad.json.*'MIMX'"):
+    grid_lib.load(bad)
+  bad.write_text(json.dumps({'sources': ['tiny_vgg'], 'methods': ['MIM'],
+                             'targets': ['tiny_vgg'], 'input_dir': 'x',
+                             'colour': 1}))
+  with pytest.raises(grid_lib.ConfigError, match="unknown key.*colour"):
+    grid_lib.load(bad)
+  with pytest.raises(grid_lib.ConfigError, match='does not exist'):
+    grid_lib.load('nope', config_dir=tmp_path)
