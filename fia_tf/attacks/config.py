@@ -1,11 +1,11 @@
 """Attack configuration: every setting, its default and its validation."""
 
 import dataclasses
-import math
-import numbers
-from typing import Optional
+from typing import Any, Optional
 
+from fia_tf.attacks import checks
 from fia_tf.attacks import methods
+from fia_tf.attacks import parts as parts_lib
 
 _MAX_SEED = 2**38  # seeds share an int64 with a purpose tag and a counter
 
@@ -67,6 +67,12 @@ class AttackConfig:
       the last float bits where a kernel's rounding depends on its batch
       size (measured: 2e-9 relative in vgg_16's FIA weights).
     jit_compile: XLA on/off; ``None`` means on when a GPU is visible.
+    options: settings of the method's parts that are not fields here,
+      ``{name: value}`` (e.g. ``{'naa_gamma': 0.5}``); every part lists its
+      own (``fia_tf.attacks.parts.OBJECTIVES['naa'].options``). Unknown
+      names are an error; missing ones take the part's default, and
+      :attr:`options` then holds all of them as sorted ``(name, value)``
+      pairs. :meth:`option` reads one.
   """
   method: object = 'FIA'
   eps: float = 16.0
@@ -92,6 +98,7 @@ class AttackConfig:
   mask_batch: Optional[int] = None
   memory_budget: Optional[int] = None
   jit_compile: Optional[bool] = None
+  options: Any = None
   parts: methods.Parts = dataclasses.field(init=False, repr=False,
                                            compare=False)
 
@@ -99,40 +106,50 @@ class AttackConfig:
     parts = methods.parse_method(self.method)
     object.__setattr__(self, 'parts', parts)
     object.__setattr__(self, 'method', parts.name)
-    _check_real('eps', self.eps, low=0.0)
-    _check_real('alpha', self.alpha, low=0.0, low_open=True)
-    _check_int('num_iter', self.num_iter, low=1)
-    _check_real('momentum', self.momentum, low=0.0)
-    _check_int('ens', self.ens, low=0)
-    _check_real('keep_prob', self.keep_prob, low=0.0, low_open=True, high=1.0)
+    checks.check_real('eps', self.eps, low=0.0)
+    checks.check_real('alpha', self.alpha, low=0.0, low_open=True)
+    checks.check_int('num_iter', self.num_iter, low=1)
+    checks.check_real('momentum', self.momentum, low=0.0)
+    checks.check_int('ens', self.ens, low=0)
+    checks.check_real('keep_prob', self.keep_prob, low=0.0, low_open=True, high=1.0)
     if self.image_resize is not None:
-      _check_int('image_resize', self.image_resize, low=1)
-    _check_real('di_prob', self.di_prob, low=0.0, high=1.0)
-    _check_int('tkern_size', self.tkern_size, low=1)
-    _check_real('tkern_nsig', self.tkern_nsig, low=0.0, low_open=True)
-    _check_real('amplification_factor', self.amplification_factor, low=0.0,
+      checks.check_int('image_resize', self.image_resize, low=1)
+    checks.check_real('di_prob', self.di_prob, low=0.0, high=1.0)
+    checks.check_int('tkern_size', self.tkern_size, low=1)
+    checks.check_real('tkern_nsig', self.tkern_nsig, low=0.0, low_open=True)
+    checks.check_real('amplification_factor', self.amplification_factor, low=0.0,
                 low_open=True)
-    _check_real('gamma', self.gamma, low=0.0)
-    _check_int('pkern_size', self.pkern_size, low=3)
+    checks.check_real('gamma', self.gamma, low=0.0)
+    checks.check_int('pkern_size', self.pkern_size, low=3)
     if self.pkern_size % 2 == 0:
       raise ValueError(f'pkern_size must be odd, got {self.pkern_size!r}')
-    _check_choice('ce_labels', self.ce_labels, ('prediction', 'true'))
-    _check_choice('clip', self.clip, ('step', 'final'))
-    _check_choice('domain', self.domain, ('pixel', 'model'))
-    _check_choice('fda_reduction', self.fda_reduction, ('image', 'batch'))
-    _check_real('nrdm_noise_std', self.nrdm_noise_std, low=0.0)
-    _check_int('seed', self.seed, low=0)
+    checks.check_choice('ce_labels', self.ce_labels, ('prediction', 'true'))
+    checks.check_choice('clip', self.clip, ('step', 'final'))
+    checks.check_choice('domain', self.domain, ('pixel', 'model'))
+    checks.check_choice('fda_reduction', self.fda_reduction, ('image', 'batch'))
+    checks.check_real('nrdm_noise_std', self.nrdm_noise_std, low=0.0)
+    checks.check_int('seed', self.seed, low=0)
     if self.seed >= _MAX_SEED:
       raise ValueError(f'seed must be below 2**38, got {self.seed!r}')
     if self.mask_batch is not None:
-      _check_int('mask_batch', self.mask_batch, low=1)
+      checks.check_int('mask_batch', self.mask_batch, low=1)
     if self.micro_batch is not None:
-      _check_int('micro_batch', self.micro_batch, low=1)
+      checks.check_int('micro_batch', self.micro_batch, low=1)
     if self.memory_budget is not None:
-      _check_int('memory_budget', self.memory_budget, low=1)
+      checks.check_int('memory_budget', self.memory_budget, low=1)
     if self.jit_compile not in (None, True, False):
       raise ValueError(
           f'jit_compile must be None, True or False, got {self.jit_compile!r}')
+    object.__setattr__(self, 'options', _resolve_options(parts,
+                                                         self.options))
+
+  def option(self, name):
+    """The value of part option ``name`` (see :attr:`options`)."""
+    for key, value in self.options:
+      if key == name:
+        return value
+    raise KeyError(f'{self.method} has no option {name!r}; its options: '
+                   f'{[k for k, _ in self.options]}')
 
   def di_resize(self, size):
     """DI's padded size for an input of ``size`` pixels."""
@@ -149,6 +166,7 @@ class AttackConfig:
     """A JSON-friendly dict that ``from_dict`` turns back into this config."""
     out = dataclasses.asdict(self)
     del out['parts']
+    out['options'] = dict(self.options)
     return out
 
   @classmethod
@@ -156,25 +174,23 @@ class AttackConfig:
     return cls(**values)
 
 
-def _check_choice(name, value, allowed):
-  if value not in allowed:
-    raise ValueError(f'{name} must be one of {allowed}, got {value!r}')
-
-
-def _check_int(name, value, low):
-  if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-    raise ValueError(f'{name} must be an integer, got {value!r}')
-  if value < low:
-    raise ValueError(f'{name} must be >= {low}, got {value!r}')
-
-
-def _check_real(name, value, low, low_open=False, high=None):
-  if isinstance(value, bool) or not isinstance(value, numbers.Real):
-    raise ValueError(f'{name} must be a number, got {value!r}')
-  if not math.isfinite(value):
-    raise ValueError(f'{name} must be finite, got {value!r}')
-  if value < low or (low_open and value == low):
-    op = '>' if low_open else '>='
-    raise ValueError(f'{name} must be {op} {low}, got {value!r}')
-  if high is not None and value > high:
-    raise ValueError(f'{name} must be <= {high}, got {value!r}')
+def _resolve_options(parts, given):
+  """All options of ``parts``' parts: given values (checked) or defaults."""
+  if given is None:
+    given = {}
+  elif isinstance(given, (tuple, list)):
+    given = dict(given)
+  if not isinstance(given, dict):
+    raise ValueError(f'options must be a dict of part settings, got '
+                     f'{given!r}')
+  known = {option.name: option for option in parts_lib.options_of(parts)}
+  unknown = sorted(set(given) - set(known))
+  if unknown:
+    raise ValueError(f'{parts.name} has no option(s) {unknown}; its options: '
+                     f'{sorted(known) or "none"}')
+  out = {}
+  for name, option in known.items():
+    value = given.get(name, option.default)
+    option.check(name, value)
+    out[name] = value
+  return tuple(sorted(out.items()))

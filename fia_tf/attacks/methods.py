@@ -120,10 +120,11 @@ def parse_method(method):
   text = re.sub(r'[\s+_\-]', '', method).upper()
   if not text:
     raise _bad(method, 'it is empty')
-  prefixes = sorted((s for s in parts_lib.OBJECTIVES.specs() if s.token),
-                    key=lambda s: len(s.token), reverse=True)
-  candidates = [(s.name, text[len(s.token):]) for s in prefixes
-                if text.startswith(s.token)]
+  prefixes = sorted(((t, s) for s in parts_lib.OBJECTIVES.specs()
+                     for t in ([s.token] if s.token else []) + list(s.aliases)),
+                    key=lambda pair: len(pair[0]), reverse=True)
+  candidates = [(s.name, text[len(t):]) for t, s in prefixes
+                if text.startswith(t)]
   candidates.append((parts_lib.OBJECTIVES.default, text))
   why = None
   for objective, rest in candidates:

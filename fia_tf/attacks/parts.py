@@ -29,6 +29,24 @@ _TOKEN = re.compile(r'[A-Z][A-Z0-9]*')
 
 
 @dataclasses.dataclass(frozen=True)
+class Option:
+  """A setting a part reads that is not an :class:`fia_tf.AttackConfig` field.
+
+  Attributes:
+    name: the key in ``AttackConfig(options={...})``; prefix it with the
+      part's name (``naa_gamma``) so that parts never share one.
+    default: its value when not given.
+    check: ``check(name, value)`` raising ``ValueError`` for a bad value
+      (:mod:`fia_tf.attacks.checks`).
+    help: one line.
+  """
+  name: str
+  default: Any
+  check: Callable[[str, Any], None]
+  help: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
 class PartSpec:
   """One registered part.
 
@@ -43,6 +61,9 @@ class PartSpec:
       example FIA's ``('ens', 'keep_prob')``). Runs use it to know which
       settings shape a method's results.
     description: one line for listings.
+    options: the part's own :class:`Option` s.
+    aliases: further tokens that name the part in method strings (the
+      original code's spellings, e.g. RPA's ``RPAFIA``).
   """
   kind: str
   name: str
@@ -50,6 +71,8 @@ class PartSpec:
   token: Optional[str] = None
   settings: Tuple[str, ...] = ()
   description: str = ''
+  options: Tuple[Option, ...] = ()
+  aliases: Tuple[str, ...] = ()
 
 
 class PartTable:
@@ -68,7 +91,7 @@ class PartTable:
     self._specs: Dict[str, PartSpec] = {}
 
   def register(self, name, factory, *, token=None, settings=(),
-               description='', replace=False):
+               description='', options=(), aliases=(), replace=False):
     """Adds a part; returns its :class:`PartSpec`.
 
     Raises:
@@ -79,19 +102,26 @@ class PartTable:
                                                      name):
       raise ValueError(f'{self.kind} name must be lower-case letters, digits '
                        f'and _, got {name!r}')
-    if token is not None and not _TOKEN.fullmatch(str(token)):
-      raise ValueError(f'{self.kind} token must be upper-case letters and '
-                       f'digits, got {token!r}')
+    tokens = ([token] if token is not None else []) + list(aliases)
+    for text in tokens:
+      if not _TOKEN.fullmatch(str(text)):
+        raise ValueError(f'{self.kind} token must be upper-case letters and '
+                         f'digits, got {text!r}')
     if not replace:
       if name in self._specs:
         raise ValueError(f'{self.kind} {name!r} is already registered')
-      taken = [s.name for s in self._specs.values()
-               if token is not None and s.token == token]
-      if taken:
-        raise ValueError(f'token {token!r} already names {self.kind} '
-                         f'{taken[0]!r}')
+      for text in tokens:
+        taken = [s.name for s in self._specs.values()
+                 if text == s.token or text in s.aliases]
+        if taken:
+          raise ValueError(f'token {text!r} already names {self.kind} '
+                           f'{taken[0]!r}')
+    names = [o.name for o in options]
+    if len(set(names)) != len(names):
+      raise ValueError(f'{self.kind} {name!r}: options {names} repeat a '
+                       'name')
     spec = PartSpec(self.kind, name, factory, token, tuple(settings),
-                    description)
+                    description, tuple(options), tuple(aliases))
     self._specs[name] = spec
     return spec
 
@@ -120,8 +150,9 @@ class PartTable:
     return [self._specs[n] for n in self.names()]
 
   def by_token(self, token) -> Optional[PartSpec]:
+    """The part a token (or alias) names, or ``None``."""
     for spec in self._specs.values():
-      if spec.token == token:
+      if spec.token == token or token in spec.aliases:
         return spec
     return None
 
@@ -136,6 +167,18 @@ GRADIENT_TRANSFORMS = PartTable('gradient_transform', default='none')
 UPDATE_RULES = PartTable('update', default='momentum')
 TABLES = {'objective': OBJECTIVES, 'input_transform': INPUT_TRANSFORMS,
           'gradient_transform': GRADIENT_TRANSFORMS, 'update': UPDATE_RULES}
+
+
+def options_of(parts):
+  """The :class:`Option` s of the parts of ``parts`` (a :class:`Parts`)."""
+  out = []
+  for kind in KINDS:
+    for option in TABLES[kind][getattr(parts, kind)].options:
+      if any(o.name == option.name for o in out):
+        raise ValueError(f'two parts of {parts} define option '
+                         f'{option.name!r}')
+      out.append(option)
+  return tuple(out)
 
 
 def settings_of(parts):
