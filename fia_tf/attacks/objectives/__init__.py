@@ -4,6 +4,8 @@
 * :mod:`.fia`: ``fia`` (FIA, FIAPI, FIAPIDIM, ...)
 * :mod:`.nrdm`: ``nrdm``
 * :mod:`.fda`: ``fda``
+* :mod:`.naa`: ``naa`` (NAA, NAAPI, NAAPIDIM, ...)
+* :mod:`.rpa`: ``rpa`` (RPA, RPA+PIDIM, ...; alias RPAFIA)
 
 A new objective is a new module here (or anywhere) that subclasses
 :class:`.base.Objective` and calls
@@ -13,13 +15,17 @@ A new objective is a new module here (or anywhere) that subclasses
 from fia_tf.attacks.objectives import cross_entropy
 from fia_tf.attacks.objectives import fda
 from fia_tf.attacks.objectives import fia
+from fia_tf.attacks.objectives import naa
 from fia_tf.attacks.objectives import nrdm
+from fia_tf.attacks.objectives import rpa
 from fia_tf.attacks.objectives.base import Objective
 from fia_tf.attacks.objectives.cross_entropy import CrossEntropy
 from fia_tf.attacks.objectives.fda import FeatureDisruption
 from fia_tf.attacks.objectives.fia import FeatureImportance
+from fia_tf.attacks.objectives.naa import NeuronAttribution
 from fia_tf.attacks.objectives.nrdm import FeatureDistortion
+from fia_tf.attacks.objectives.rpa import RandomPatch
 
 __all__ = ['CrossEntropy', 'FeatureDisruption', 'FeatureDistortion',
-           'FeatureImportance', 'Objective', 'cross_entropy', 'fda', 'fia',
-           'nrdm']
+           'FeatureImportance', 'NeuronAttribution', 'Objective', 'RandomPatch',
+           'cross_entropy', 'fda', 'fia', 'naa', 'nrdm', 'rpa']
