@@ -85,22 +85,24 @@ def original_draws(kind, members, shape, keep_prob=0.7):
 
 class GoldenNoise(naa_lib.NeuronAttribution):
   """NAA fed the original's noise: ``TABLE[member, image id]``."""
-  TABLE = None
+  TABLE = None  # numpy [members, images, H, W, C]
 
+  @tf.autograph.experimental.do_not_convert
   def path_noise(self, copy_index, copy_ids):
     index = tf.stack([tf.cast(copy_index, tf.int32),
                       tf.cast(copy_ids, tf.int32)], axis=1)
-    return tf.gather_nd(self.TABLE, index)
+    return tf.gather_nd(tf.constant(self.TABLE, tf.float32), index)
 
 
 class GoldenMasks(rpa_lib.RandomPatch):
   """RPA fed the original's masks: ``TABLE[member, image id]``."""
-  TABLE = None
+  TABLE = None  # numpy [members, images, H, W, C]
 
+  @tf.autograph.experimental.do_not_convert
   def masks(self, copy_index, copy_ids):
     index = tf.stack([tf.cast(copy_index, tf.int32),
                       tf.cast(copy_ids, tf.int32)], axis=1)
-    return tf.gather_nd(self.TABLE, index)
+    return tf.gather_nd(tf.constant(self.TABLE, tf.float32), index)
 
 
 def golden_method(method, draws, table):
@@ -108,8 +110,8 @@ def golden_method(method, draws, table):
   base, cls, token = ({'noise': ('naa', GoldenNoise, 'NAAGOLDEN'),
                        'masks': ('rpa', GoldenMasks, 'RPAGOLDEN')}[draws])
   spec = parts.OBJECTIVES[base]
-  subclass = type(cls.__name__, (cls,), {'TABLE': tf.constant(
-      table, tf.float32)})
+  subclass = type(cls.__name__, (cls,), {'TABLE': np.asarray(
+      table, np.float32)})
   parts.OBJECTIVES.register(f'{base}_golden', subclass, token=token,
                             settings=spec.settings, options=spec.options,
                             replace=True)
