@@ -262,8 +262,7 @@ def test_unnormalised_aggregate_matches_original(case):
   """The aggregate's norm: catches softmax vs logits and a missing member."""
   rec = case.record
   objective = case.attack.objective
-  aggregate = (objective.attributions if case.case.startswith('NAA')
-               else objective.importance_weights)
+  aggregate = objective.importance_weights
 
   def norm(images):
     return l2(aggregate(tf.constant(images), tf.constant(case.labels),

@@ -35,8 +35,21 @@ def logit_target(logits, selector):
   return tf.reduce_sum(logits * selector)
 
 
+def normalized_negative(aggregate):
+  """``-aggregate / ||aggregate||_2`` per image.
+
+  The original divides with no guard; an all-zero aggregate (a dead layer,
+  a saturated softmax) gives zero weights here instead of NaN.
+  """
+  norm = tf.sqrt(tf.reduce_sum(tf.square(aggregate), axis=[1, 2, 3],
+                               keepdims=True))
+  return -aggregate / tf.where(norm > 0, norm, tf.ones_like(norm))
+
+
 class FeatureImportance(base.Objective):
   output = 'features'
+  #: ``target(logits, selector)``, whose feature gradient is aggregated.
+  target = staticmethod(logit_target)
 
   def __init__(self, context):
     super().__init__(context)
@@ -84,18 +97,13 @@ class FeatureImportance(base.Objective):
       keys = rng.keys(self.config.seed, rng.MASK_DI, 0, ids)
       model_input = self.input_transform(self.network.preprocess(images),
                                          keys)
-      return self.network.feature_gradient(model_input, onehot, logit_target)
+      return self.network.feature_gradient(model_input, onehot, self.target)
     return self.network.aggregate(images, ids, onehot, self.config.ens,
-                                  self.copy, logit_target)
+                                  self.copy, self.target)
 
   def prepare(self, images, labels, ids):
-    aggregate = self.importance_weights(images, labels, ids)
-    norm = tf.sqrt(tf.reduce_sum(tf.square(aggregate), axis=[1, 2, 3],
-                                 keepdims=True))
-    # The original divides with no guard; an all-zero aggregate (dead layer)
-    # gives zero weights here instead of NaN.
-    weights = -aggregate / tf.where(norm > 0, norm, tf.ones_like(norm))
-    return (weights,)
+    return (normalized_negative(self.importance_weights(images, labels,
+                                                        ids)),)
 
   def __call__(self, out, state, clean):
     del clean

@@ -55,7 +55,7 @@ import tensorflow as tf
 from fia_tf.attacks import checks
 from fia_tf.attacks import parts
 from fia_tf.attacks import rng
-from fia_tf.attacks.objectives import base
+from fia_tf.attacks.objectives import fia
 
 NAA_NOISE = rng.claim(5, "NAA's path noise")
 
@@ -65,29 +65,17 @@ def softmax_target(logits, selector):
   return tf.reduce_sum(tf.nn.softmax(logits, axis=-1) * selector)
 
 
-def normalized_negative(aggregate):
-  """``-aggregate / ||aggregate||_2`` per image; zero where the norm is 0."""
-  norm = tf.sqrt(tf.reduce_sum(tf.square(aggregate), axis=[1, 2, 3],
-                               keepdims=True))
-  return -aggregate / tf.where(norm > 0, norm, tf.ones_like(norm))
+class NeuronAttribution(fia.FeatureImportance):
+  """NAA's objective: FIA's aggregation with NAA's target, copies and loss.
 
-
-class NeuronAttribution(base.Objective):
-  """NAA's objective; subclasses may override :meth:`path_noise`."""
-  output = 'features'
+  Subclasses may override :meth:`path_noise`.
+  """
+  target = staticmethod(softmax_target)
 
   def __init__(self, context):
     super().__init__(context)
-    self.input_transform = context.input_transform
     self.gamma = float(self.config.option('naa_gamma'))
     self.noise_std = float(self.config.option('naa_noise_std'))
-
-  @property
-  def needs_labels(self):
-    return True
-
-  def copies_per_image(self):
-    return self.config.ens
 
   def baseline(self):
     """The preprocessed black image ``[1, H, W, C]``."""
@@ -109,22 +97,9 @@ class NeuronAttribution(base.Objective):
     return self.input_transform(
         point, rng.keys(self.config.seed, rng.MASK_DI, copy_index, copy_ids))
 
-  def attributions(self, images, labels, ids):
-    """The summed path gradients, before normalisation and negation."""
-    onehot = tf.one_hot(tf.convert_to_tensor(labels, tf.int32),
-                        self.network.num_classes)
-    ids = tf.convert_to_tensor(ids, tf.int64)
-    if self.config.ens == 0:
-      keys = rng.keys(self.config.seed, rng.MASK_DI, 0, ids)
-      model_input = self.input_transform(self.network.preprocess(images),
-                                         keys)
-      return self.network.feature_gradient(model_input, onehot,
-                                           softmax_target)
-    return self.network.aggregate(images, ids, onehot, self.config.ens,
-                                  self.copy, softmax_target)
-
   def prepare(self, images, labels, ids):
-    weights = normalized_negative(self.attributions(images, labels, ids))
+    weights = fia.normalized_negative(
+        self.importance_weights(images, labels, ids))
     return weights, self.network.features(self.baseline())
 
   def __call__(self, out, state, clean):
