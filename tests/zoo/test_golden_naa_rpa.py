@@ -83,15 +83,20 @@ def original_draws(kind, members, shape, keep_prob=0.7):
   return np.stack(out)
 
 
+def table_lookup(table, copy_index, copy_ids):
+  """``table[copy_index, copy_id]`` per copy: the original's stored draws."""
+  index = tf.stack([tf.cast(copy_index, tf.int32),
+                    tf.cast(copy_ids, tf.int32)], axis=1)
+  return tf.gather_nd(tf.constant(table, tf.float32), index)
+
+
 class GoldenNoise(naa_lib.NeuronAttribution):
   """NAA fed the original's noise: ``TABLE[member, image id]``."""
   TABLE = None  # numpy [members, images, H, W, C]
 
   @tf.autograph.experimental.do_not_convert
   def path_noise(self, copy_index, copy_ids):
-    index = tf.stack([tf.cast(copy_index, tf.int32),
-                      tf.cast(copy_ids, tf.int32)], axis=1)
-    return tf.gather_nd(tf.constant(self.TABLE, tf.float32), index)
+    return table_lookup(self.TABLE, copy_index, copy_ids)
 
 
 class GoldenMasks(rpa_lib.RandomPatch):
@@ -100,9 +105,7 @@ class GoldenMasks(rpa_lib.RandomPatch):
 
   @tf.autograph.experimental.do_not_convert
   def masks(self, copy_index, copy_ids):
-    index = tf.stack([tf.cast(copy_index, tf.int32),
-                      tf.cast(copy_ids, tf.int32)], axis=1)
-    return tf.gather_nd(tf.constant(self.TABLE, tf.float32), index)
+    return table_lookup(self.TABLE, copy_index, copy_ids)
 
 
 def golden_method(method, draws, table):
