@@ -468,8 +468,8 @@ def _to_rgb(image, path, notes):
   if mode.startswith('I;16'):
     # I;16, I;16L, I;16B, I;16N: numpy reads each in its own byte order.
     grey = _scale_16bit(np.asarray(image))
-    notes.append('16-bit pixels scaled to 8 bits')
     notes.append('grayscale converted to RGB')
+    notes.append('16-bit pixels scaled to 8 bits')
     return np.stack([grey] * 3, axis=-1)
   if mode in ('I', 'F', 'I;32', 'I;32B', 'F;32'):
     kind = 'floating-point' if mode.startswith('F') else '32-bit integer'
@@ -533,13 +533,13 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
         pixels = tf.io.decode_png(path.read_bytes(), channels=0,
                                   dtype=tf.uint16).numpy()
         pixels = _scale_16bit(pixels)
-        notes.append('16-bit pixels scaled to 8 bits')
         if pixels.shape[-1] in (2, 4):
           pixels = pixels[..., :-1]
           notes.append('alpha channel dropped')
         if pixels.shape[-1] == 1:
           pixels = np.concatenate([pixels] * 3, axis=-1)
           notes.append('grayscale converted to RGB')
+        notes.append('16-bit pixels scaled to 8 bits')
       else:
         image.seek(0)
         image.load()
