@@ -371,13 +371,14 @@ def _png_bit_depth(head):
 
 @contextlib.contextmanager
 def _own_pixel_limit():
-  """Pillow's decompression-bomb check switched off while a file is opened.
+  """Pillow's decompression-bomb check switched off while a file is read.
 
   The pixel limit is ours (``max_pixels``, checked on the header), so that
   it is documented, configurable and reported by file name; Pillow's
   global check would otherwise warn at 89 megapixels and raise at twice
-  that with a message naming no file. The lock keeps concurrent readers
-  from restoring the global value under each other.
+  that with a message naming no file. Pillow checks again when it seeks
+  frames, so the switch holds for the whole read; the lock keeps
+  concurrent readers from restoring the global value under each other.
   """
   with _PIL_LOCK:
     saved = PIL.Image.MAX_IMAGE_PIXELS
@@ -518,9 +519,7 @@ def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
   try:
     with open(path, 'rb') as f:
       head = f.read(32)
-    with _own_pixel_limit():
-      image = PIL.Image.open(path)
-    with image:
+    with _own_pixel_limit(), PIL.Image.open(path) as image:
       width, height = image.size
       problem = _limit_problem(width, height, max_pixels)
       if problem:
