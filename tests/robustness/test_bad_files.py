@@ -368,6 +368,12 @@ def test_15_names_that_look_identical_show_code_points(tmp_path):
   with pytest.raises(data.DataError) as e:
     data.image_set(directory, tmp_path / 'dev.csv')
   assert 'U+0065 U+0301 U+0078' in str(e.value)
+  # Two ImageIds that differ only in normalisation are one id, twice.
+  (tmp_path / 'twice.csv').write_text(
+      f'ImageId,TrueLabel\n{nfc},5\n{nfd},6\n', encoding='utf-8')
+  with pytest.raises(data.DataError, match='appears 2 times') as e:
+    data.read_dev_csv(tmp_path / 'twice.csv')
+  assert 'U+00E9' in str(e.value)
 
 
 # ---- the binary: --max_pixels and skipped files -----------------------------
@@ -399,3 +405,30 @@ def test_cli_max_pixels_and_symlinks(tmp_path, tiny_checkpoints):
             f'--checkpoint_dir={tiny_checkpoints}', '--max_pixels=-1',
             expect=2)
   assert '--max_pixels' in bad.stderr and '-1' in bad.stderr
+
+
+def test_09_evaluation_reads_with_the_pixel_limit(tmp_path):
+  from fia_tf.evaluation import inputs as inputs_lib  # pylint: disable=import-outside-toplevel
+
+  class MeanTarget:
+    """Predicts class 1 for bright images, 0 for dark ones."""
+    name = 'mean'
+    input_size = 16
+
+    def fingerprint(self):
+      return 'mean'
+
+    def predict(self, images):
+      return (np.asarray(images).mean(axis=(1, 2, 3)) > 100).astype(int)
+
+  directory = _four_images(tmp_path)
+  PIL.Image.fromarray(np.full((16, 16, 3), 200, np.uint8)).save(
+      directory / '44.png')
+  image_set = data.image_set(directory)
+  inputs = inputs_lib.DirectoryInputs(image_set, {}, max_pixels=256)
+  predicted = inputs.clean(MeanTarget())
+  # Only 44.png (16x16) is read; the 299x299 images are over the limit.
+  assert predicted.tolist() == [inputs_lib.MISSING, inputs_lib.MISSING, 1,
+                                inputs_lib.MISSING]
+  everything = inputs_lib.DirectoryInputs(image_set, {}, max_pixels=0)
+  assert inputs_lib.MISSING not in everything.clean(MeanTarget()).tolist()
