@@ -26,7 +26,9 @@ from fia_tf.zoo import testing
 from fia_tf.zoo import tiny
 from fia_tf.zoo import torch_pickle
 from tests.helpers.binaries import TINY
+from tests.helpers.binaries import environment
 from tests.helpers.binaries import run
+from tests.helpers.binaries import run_all
 from tests.helpers.paths import IMAGES
 from tests.helpers.paths import LABELS
 from tests.imagenet import legacy_pth
@@ -400,11 +402,45 @@ def test_cli_max_pixels_and_symlinks(tmp_path, tiny_checkpoints):
   assert record['max_pixels'] == 256
   assert sorted(s['file'] for s in record['skipped']) == ['1.png', '2.png',
                                                           '50.png']
-  bad = run('attack.py', TINY, '--model_name=tiny_inception',
-            f'--input_dir={directory}', f'--output_dir={out}',
-            f'--checkpoint_dir={tiny_checkpoints}', '--max_pixels=-1',
-            expect=2)
-  assert '--max_pixels' in bad.stderr and '-1' in bad.stderr
+
+
+@pytest.mark.cli
+def test_cli_bad_values_labels_and_checkpoints(tmp_path, tiny_checkpoints):
+  directory = _four_images(tmp_path)
+  latin1 = tmp_path / 'latin1' / 'labels.txt'
+  latin1.parent.mkdir()
+  latin1.write_bytes(LABELS.read_bytes() + b'caf\xe9\n')
+  # A checkpoint of another net where tiny_inception's should be.
+  other = tmp_path / 'other_ckpt'
+  (other / 'tiny_inception').mkdir(parents=True)
+  testing.write_slim_checkpoint(
+      other / 'tiny_inception' / 'tiny_inception.ckpt',
+      {f'OtherNet/block{k}/weights': np.zeros((2,), np.float32)
+       for k in range(15)})
+  problems = tmp_path / 'tmp'
+  problems.mkdir()
+  common = [TINY, '--model_name=tiny_inception', f'--input_dir={directory}',
+            f'--output_dir={tmp_path / "adv"}']
+  ckpt = f'--checkpoint_dir={tiny_checkpoints}'
+  env = environment(TMPDIR=problems)
+  (pixels_status, _, pixels_err), (labels_status, _, labels_err), (
+      ckpt_status, _, ckpt_err) = run_all([
+          ('attack.py', common + [ckpt, '--max_pixels=-1'], env),
+          ('attack.py', common + [ckpt, f'--labels={latin1}'], env),
+          ('attack.py', common + [f'--checkpoint_dir={other}'], env)])
+  assert pixels_status == 2, pixels_err
+  assert '--max_pixels' in pixels_err and '-1' in pixels_err
+  assert labels_status == 2, labels_err
+  lines = len(LABELS.read_bytes().splitlines()) + 1
+  assert (f'error: {latin1} line {lines}: byte 0xe9 at column 4 is not '
+          'UTF-8') in labels_err
+  assert ckpt_status == 3, ckpt_err
+  written = list(problems.glob('fia_tf-checkpoint-problems-*.txt'))
+  assert len(written) == 1 and str(written[0]) in ckpt_err
+  assert '15 in the checkpoint but not used by the model (OtherNet/ 15)' in (
+      ckpt_err)
+  assert 'no scope in common' in ckpt_err
+  assert 'Traceback' not in ckpt_err + labels_err + pixels_err
 
 
 def test_09_evaluation_reads_with_the_pixel_limit(tmp_path):
