@@ -137,7 +137,7 @@ def find_labels(input_dir):
   return None
 
 
-def nfc(text):
+def _nfc(text):
   """``text`` in Unicode normalisation form C.
 
   File systems keep names as written (macOS writes decomposed NFD, most
@@ -147,7 +147,7 @@ def nfc(text):
   return unicodedata.normalize('NFC', text)
 
 
-def shown(text):
+def _shown(text):
   """``repr(text)``, plus its code points when it is not plain ASCII.
 
   Two strings that differ only in normalisation print identically; the
@@ -183,12 +183,12 @@ def list_images(directory):
                     f'{str(directory)!r}')
   stems = collections.defaultdict(list)
   for name in names:
-    stems[nfc(pathlib.PurePath(name).stem)].append(name)
+    stems[_nfc(pathlib.PurePath(name).stem)].append(name)
   clash = sorted(s for s, group in stems.items() if len(group) > 1)
   if clash:
     group = stems[clash[0]]
     raise DataError(f'{str(directory)!r} holds several images named '
-                    f'{clash[0]!r}: {", ".join(shown(n) for n in group)} '
+                    f'{clash[0]!r}: {", ".join(_shown(n) for n in group)} '
                     '(different extensions or Unicode normalisations); '
                     'keep one')
   return names
@@ -242,7 +242,7 @@ def read_dev_csv(path):
                       f'missing {sorted(missing)}')
     rows = []
     for number, row in enumerate(reader, start=2):
-      rows.append((nfc(row['ImageId'].strip()),
+      rows.append((_nfc(row['ImageId'].strip()),
                    _parse_label(row['TrueLabel'].strip(),
                                 f'{path} line {number}')))
   if not rows:
@@ -250,7 +250,7 @@ def read_dev_csv(path):
   ids = collections.Counter(r[0] for r in rows)
   dup = [i for i, c in ids.items() if c > 1]
   if dup:
-    raise DataError(f'{path}: ImageId {shown(dup[0])} appears {ids[dup[0]]} '
+    raise DataError(f'{path}: ImageId {_shown(dup[0])} appears {ids[dup[0]]} '
                     'times (ImageIds are compared in Unicode NFC)')
   return sorted(rows)
 
@@ -308,7 +308,7 @@ def image_set(input_dir, labels_path=None):
 
 
 def _unmatched(names, labels_path, why):
-  listed = (', '.join(shown(n) for n in names[:5]) +
+  listed = (', '.join(_shown(n) for n in names[:5]) +
             (' ...' if len(names) > 5 else ''))
   return DataError(f'{len(names)} image(s) have no label in '
                    f'{labels_path}: {listed} ({why}); the labels do not '
@@ -335,7 +335,7 @@ def _match_csv(names, labels_path):
   rows = read_dev_csv(labels_path)
   rank = {image_id: (i, label) for i, (image_id, label)
           in enumerate(rows, start=1)}
-  stems = [nfc(pathlib.PurePath(n).stem) for n in names]
+  stems = [_nfc(pathlib.PurePath(n).stem) for n in names]
   if any(s in rank for s in stems):
     bad = [n for n, s in zip(names, stems) if s not in rank]
     if bad:
