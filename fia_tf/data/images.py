@@ -147,16 +147,15 @@ def _nfc(text):
   return unicodedata.normalize('NFC', text)
 
 
-def _shown(text):
-  """``repr(text)``, plus its code points when it is not plain ASCII.
+def _code_points(text):
+  """`` (U+0063 U+0061 ...)`` of a non-ASCII ``text``, else ``''``.
 
   Two strings that differ only in normalisation print identically; the
   code points tell them apart in a message.
   """
   if text.isascii():
-    return repr(text)
-  points = ' '.join(f'U+{ord(c):04X}' for c in text)
-  return f'{text!r} ({points})'
+    return ''
+  return ' (' + ' '.join(f'U+{ord(c):04X}' for c in text) + ')'
 
 
 def list_images(directory):
@@ -186,11 +185,10 @@ def list_images(directory):
     stems[_nfc(pathlib.PurePath(name).stem)].append(name)
   clash = sorted(s for s, group in stems.items() if len(group) > 1)
   if clash:
-    group = stems[clash[0]]
+    group = ', '.join(n + _code_points(n) for n in stems[clash[0]])
     raise DataError(f'{str(directory)!r} holds several images named '
-                    f'{clash[0]!r}: {", ".join(_shown(n) for n in group)} '
-                    '(different extensions or Unicode normalisations); '
-                    'keep one')
+                    f'{clash[0]!r}: {group} (different extensions or '
+                    'Unicode normalisations); keep one')
   return names
 
 
@@ -250,7 +248,7 @@ def read_dev_csv(path):
   ids = collections.Counter(r[0] for r in rows)
   dup = [i for i, c in ids.items() if c > 1]
   if dup:
-    raise DataError(f'{path}: ImageId {_shown(dup[0])} appears {ids[dup[0]]} '
+    raise DataError(f'{path}: ImageId {dup[0]!r}{_code_points(dup[0])} appears {ids[dup[0]]} '
                     'times (ImageIds are compared in Unicode NFC)')
   return sorted(rows)
 
@@ -308,7 +306,7 @@ def image_set(input_dir, labels_path=None):
 
 
 def _unmatched(names, labels_path, why):
-  listed = (', '.join(_shown(n) for n in names[:5]) +
+  listed = (', '.join(n + _code_points(n) for n in names[:5]) +
             (' ...' if len(names) > 5 else ''))
   return DataError(f'{len(names)} image(s) have no label in '
                    f'{labels_path}: {listed} ({why}); the labels do not '
