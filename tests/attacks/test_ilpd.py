@@ -204,3 +204,25 @@ def test_raises_the_black_box_error_of_another_model():
   # least 5 images, so the rise is not a fluctuation of a few images.
   margin = max(4 * np.sqrt(clean * (1 - clean) / 64), 5 / 64)
   assert attacked > clean + margin, (clean, attacked)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name,inside', [
+    ('resnet_v1_50', 'resnet_v1_50/block2/unit_4/bottleneck_v1/conv2/Relu'),
+    ('inception_v3', 'InceptionV3/InceptionV3/Mixed_5b/Branch_1/'
+                     'Conv2d_0b_5x5/Relu')])
+def test_zoo_suffix_at_the_default_layer(name, inside):
+  """The zoo's default layers have a suffix; a layer inside a block has
+  none and says so (random weights: only the graph matters)."""
+  from fia_tf.zoo import registry  # pylint: disable=import-outside-toplevel
+  source = registry.get_spec(name).source_model(load_weights=False)
+  suffix = source_lib.suffix_model(source)
+  prefix, _ = source_lib.feature_models(source)
+  height, width = source.input_size
+  x = source.preprocess(np.random.RandomState(0).uniform(
+      0, 255, (1, height, width, 3)).astype(np.float32))
+  want = source.model(x).numpy()
+  np.testing.assert_allclose(suffix(prefix(x)).numpy(), want, rtol=1e-4,
+                             atol=1e-4 * np.abs(want).max())
+  with pytest.raises(ValueError, match='skip connection|also reads'):
+    source_lib.suffix_model(source, inside)
