@@ -150,6 +150,14 @@ class DoubleAdversarialAttribution(fia.FeatureImportance):
       point = point - self.step * tf.sign(input_grad)
     return total, point
 
+  def pass_layout(self, batch):
+    """How :meth:`prepare`'s copies run: ``ens`` passes of the whole batch.
+
+    Same form as :meth:`fia_tf.Attack.pass_layout`: ``(images_per_pass,
+    copies_per_pass, image_blocks, copy_passes)``.
+    """
+    return int(batch), 1, 1, max(int(self.config.ens), 1)
+
   def prepare(self, images, labels, ids):
     total, end = self.path(images, labels, ids)
     return fia.normalized_negative(total), self.network.features(end)
