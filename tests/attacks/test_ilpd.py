@@ -160,6 +160,26 @@ def test_copies_average_their_passes(tiny_source, images, labels):
   np.testing.assert_allclose(got, np.mean(values, axis=0), rtol=1e-5)
 
 
+def test_with_di_the_clean_features_take_the_iterations_draw(
+    tiny_source, images, labels):
+  """At the start point x_adv = x, so with sigma = 0 the decayed map is
+  h(DI(x)) whatever gamma, if and only if both maps share the DI draw:
+  the first value is then DIM's cross-entropy on the true labels."""
+  ids = np.arange(6)
+  ilpd = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(
+      method='ILPDDI', options={'ilpd_sigma': 0.0, 'ilpd_gamma': 0.1}))
+  dim = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(method='DIM',
+                                                       ce_labels='true'))
+  plain = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(
+      method='MIM', ce_labels='true'))
+  got = ilpd.run(images, labels, ids)[1].numpy()[0]
+  want = dim.run(images, labels, ids)[1].numpy()[0]
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  # DI changed the value of some images, so the check is not vacuous.
+  undiversified = plain.run(images, labels, ids)[1].numpy()[0]
+  assert np.abs(want - undiversified).max() > 1e-3
+
+
 @pytest.mark.parametrize('method', ['ILPD', 'ILPD+PIDIM'])
 def test_budget_determinism_and_batch_independence(tiny_source, images,
                                                    labels, method):
