@@ -51,8 +51,9 @@ Where we differ from the official code, and why:
   depend on the batch. To know the iteration, the objective counts its own
   calls in a variable that :meth:`prepare` resets (the parts protocol does
   not pass the iteration to objectives); so one attack must not be run
-  from several threads or replicas at once while ``ilpd_sigma > 0``
-  (building the attack under a strategy with several replicas is refused).
+  from several threads or replicas at once while ``ilpd_sigma > 0`` or DI
+  is on (a strategy with several replicas is refused with a
+  ``ValueError``; ``ilpd_sigma = 0`` without DI needs no counter).
 * With DI in the method, the noised clean image goes through the same DI
   draw as the adversarial one (so the two feature maps are aligned); the
   code has no DI.
@@ -88,13 +89,7 @@ class PerturbationDecay(base.Objective):
     self.network.use_suffix()
     self.fixed_reference = (self.sigma == 0 and
                             self.config.parts.input_transform == 'none')
-    if not self.fixed_reference and tf.distribute.has_strategy() and (
-        tf.distribute.get_strategy().num_replicas_in_sync > 1):
-      raise ValueError(
-          'ILPD with ilpd_sigma > 0 or DI counts its iterations in one '
-          'variable and cannot run on several replicas at once; got '
-          f'{tf.distribute.get_strategy().num_replicas_in_sync} replicas. '
-          'Build it without a strategy, or with ilpd_sigma=0 and no DI.')
+    self._check_one_replica()
     # Calls of __call__ since the last prepare(): the iteration index.
     self._calls = tf.Variable(0, dtype=tf.int64, trainable=False,
                               name='ilpd_iteration')
@@ -102,6 +97,20 @@ class PerturbationDecay(base.Objective):
   @property
   def needs_labels(self):
     return True
+
+  def _check_one_replica(self):
+    """Refuses several replicas sharing the iteration counter."""
+    if self.fixed_reference:
+      return
+    context = tf.distribute.get_replica_context()
+    replicas = (context.num_replicas_in_sync if context is not None else
+                tf.distribute.get_strategy().num_replicas_in_sync)
+    if replicas > 1:
+      raise ValueError(
+          'ILPD with ilpd_sigma > 0 or DI counts its iterations in one '
+          f'variable and cannot run on several replicas at once; got '
+          f'{replicas} replicas. Run it without a strategy, or with '
+          'ilpd_sigma=0 and no DI.')
 
   def clean_noise(self, counter, ids):
     """``sigma * n`` for draw ``counter`` of each image, in pixels."""
@@ -140,6 +149,7 @@ class PerturbationDecay(base.Objective):
     if self.fixed_reference:
       references = [fixed] * self.copies
     else:
+      self._check_one_replica()
       # The increment depends on this iteration's features, which depend
       # on the previous step: iterations read the counter in order.
       with tf.control_dependencies([out, ids]):
