@@ -168,7 +168,10 @@ def test_degenerate_settings_reduce_to_fia(tiny_source, images, labels):
   assert moved.objective.copies_per_image() == 4
 
 
-@pytest.mark.parametrize('method', ['BFA', 'BFAPIDIM', 'BFA+TIDIM'])
+# The DI variants trace DI into the chain: ~35 s each on a shared 2-core CPU.
+@pytest.mark.parametrize('method', [
+    'BFA', pytest.param('BFAPIDIM', marks=pytest.mark.slow),
+    pytest.param('BFA+TIDIM', marks=pytest.mark.slow)])
 def test_deterministic_batch_independent_in_budget(tiny_source, images,
                                                    labels, method):
   config = fia_tf.AttackConfig(method=method, ens=3, num_iter=3,
@@ -187,6 +190,7 @@ def test_deterministic_batch_independent_in_budget(tiny_source, images,
   np.testing.assert_allclose(alone[0], first[2], atol=1e-3)
 
 
+@pytest.mark.slow  # trains two models: ~20 s
 def test_raises_black_box_error_of_a_trained_model():
   source, target = trained_pair.trained_pair()
   x, y = trained_pair.stripes(64, 123)
