@@ -205,3 +205,25 @@ def test_raises_black_box_error_of_a_trained_model():
       method='BFA', options={'bfa_eta': 3.0}))(x, y, np.arange(64)).numpy()
   attacked = trained_pair.error_rate(target, adv, y)
   assert attacked >= max(clean, noisy) + 0.3, (clean, noisy, attacked)
+
+
+@pytest.mark.parametrize('method', ['BFA', 'P2FA'])
+def test_speed_record_has_the_chain_roofline(tiny_source, images, labels,
+                                             method):
+  from fia_tf.perf import roofline  # pylint: disable=import-outside-toplevel
+  record = roofline.measure_attack(tiny_source, images, labels, method,
+                                   ens=3, num_iter=2, repeats=1)
+  assert record['variant'] == 'chain'
+  layout = record['layout']
+  # N + 1 passes of the whole batch; N aggregated copies per image.
+  assert layout['passes'] == 4 and layout['images_per_pass'] == 6
+  assert layout['copies'] == 18
+  for key in ('full_pass_s', 'prefix_pass_s', 'input_pass_s',
+              'forward_pass_s', 'roofline_s_per_image'):
+    assert record[key] > 0, key
+  assert record['ratio'] == pytest.approx(
+      record['s_per_image'] / record['roofline_s_per_image'], rel=1e-9)
+  pidim = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(method=method + 'PIDIM',
+                                                         ens=2))
+  with pytest.raises(ValueError, match='plain BFA or P2FA'):
+    roofline.chain_roofline(pidim, images, labels, 1)
