@@ -36,6 +36,7 @@ from fia_tf import records
 from fia_tf.attacks import config as config_lib
 from fia_tf.attacks import engine as attack_lib
 from fia_tf.attacks import methods as methods_lib
+from fia_tf.attacks.objectives import bfa as bfa_lib
 
 METHODS = ('FIA', 'MIM', 'FIA+PIDIM')
 #: Attacks whose roofline is :func:`chain_roofline` (``make bench`` adds them).
@@ -277,8 +278,7 @@ def roofline(attack, images, labels, repeats):
 
 def _is_chain(attack):
   """Whether the attack's objective aggregates along BFA's copy chain."""
-  from fia_tf.attacks.objectives import bfa  # pylint: disable=import-outside-toplevel
-  return isinstance(attack.objective, bfa.BlackBoxFeature)
+  return isinstance(attack.objective, bfa_lib.BlackBoxFeature)
 
 
 def chain_layout_record(attack, batch):

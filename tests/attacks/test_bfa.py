@@ -223,7 +223,7 @@ def test_speed_record_has_the_chain_roofline(tiny_source, images, labels,
     assert record[key] > 0, key
   assert record['ratio'] == pytest.approx(
       record['s_per_image'] / record['roofline_s_per_image'], rel=1e-9)
-  pidim = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(method=method + 'PIDIM',
-                                                         ens=2))
+  pidim = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(
+      method=method + 'PIDIM', ens=2))
   with pytest.raises(ValueError, match='plain BFA or P2FA'):
     roofline.chain_roofline(pidim, images, labels, 1)

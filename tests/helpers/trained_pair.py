@@ -28,7 +28,8 @@ def stripes(n, seed, amplitude=30.0):
     wave = np.sin((xx if label % 2 else yy) * 0.8 + phase)
     colour = np.array([1.0, 0.3, 0.3]) if label < 2 else np.array(
         [0.3, 0.3, 1.0])
-    img = 128 + amplitude * wave[..., None] * colour + rs.normal(0, 10, (32, 32, 3))
+    img = (128 + amplitude * wave[..., None] * colour +
+           rs.normal(0, 10, (32, 32, 3)))
     images[i] = np.clip(img, 0, 255)
   return images.round(), labels.astype(np.int32)
 

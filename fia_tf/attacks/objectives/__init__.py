@@ -32,7 +32,7 @@ from fia_tf.attacks.objectives.nrdm import FeatureDistortion
 from fia_tf.attacks.objectives.p2fa import PixelToFeature
 from fia_tf.attacks.objectives.rpa import RandomPatch
 
-__all__ = ['BlackBoxFeature', 'CrossEntropy', 'FeatureDisruption', 'FeatureDistortion',
-           'FeatureImportance', 'NeuronAttribution', 'Objective', 'PixelToFeature',
-           'RandomPatch', 'bfa', 'cross_entropy', 'fda', 'fia', 'naa', 'nrdm',
-           'p2fa', 'rpa']
+__all__ = ['BlackBoxFeature', 'CrossEntropy', 'FeatureDisruption',
+           'FeatureDistortion', 'FeatureImportance', 'NeuronAttribution',
+           'Objective', 'PixelToFeature', 'RandomPatch', 'bfa',
+           'cross_entropy', 'fda', 'fia', 'naa', 'nrdm', 'p2fa', 'rpa']
