@@ -6,9 +6,10 @@ adversarial examples through black-box feature attacks", Neurocomputing
 that we found). Official code: github.com/tlemangen/BFA (PyTorch,
 ``attacks/bfa.py`` and the defaults in ``configs.py``; we read commit
 b561ff3). We could not read the paper's full text (paywalled), so this
-module follows the code; TransferAttack's port
+module follows the code. TransferAttack's port
 (``transferattack/advanced_objective/bfa.py``, commit 2663e4a) computes the
-same thing.
+same chain, except that its gradients are taken with respect to the [0, 1]
+pixels (its model includes the normalisation), not the model input.
 
 BFA keeps FIA's loss, ``sum(features(x) * W) / size`` (the code has no
 ``/ size``; the ``mean|g|`` step removes the constant), the gradient of
@@ -46,10 +47,17 @@ The code's defaults (``configs.py``): ``ens`` 30 (``ensemble_number``),
 ``eta`` 28, 10 steps, ``eps`` 16/255, ``alpha = eps / steps``, momentum 1
 with ``mean|g|`` normalisation, on 299 x 299 images; the feature layer is
 ``Mixed_5b`` for Inception-v3, ``layer2.7`` for ResNet-152 and
-``features.15`` (the ReLU after conv3_3) for VGG-16, ``features.9`` for
-timm's Inception-v4 and ``conv2d_4a`` for Inception-ResNet-v2: in the
-slim nets of this library, the FIA layers of the same depth
-(``Mixed_5b``, ``block2``, ``conv3_3``), which are the zoo's defaults.
+``features.15`` (the ReLU after conv3_3) for VGG-16, ``features.9``
+(the last Inception-A block) for timm's Inception-v4 and ``conv2d_4a`` for
+Inception-ResNet-v2. These are the zoo's default (FIA) layers of the slim
+nets: ``Mixed_5b``, ``resnet_v1_152/block2/unit_8`` (torchvision's
+``layer2.7``), ``conv3/conv3_3``, ``Mixed_5e`` and ``Conv2d_4a_3x3``; the
+default layer is BFA's as well.
+
+``eta`` is an absolute L2 length, so the per-pixel size of a step shrinks
+with the image: 28 at 299 x 299 is about 14/255 RMS per pixel and channel
+(18/255 at 224 x 224). On small test images, scale it (``28 * side /
+299`` keeps the code's per-pixel step).
 
 Where we differ from the official code, and why:
 

@@ -36,9 +36,15 @@ The code's defaults: ``main.py`` runs ``T = 3`` (the class default is 10),
 1, ``eps`` 16/255 and ``alpha = eps / T`` (so eps/3 per inner step, 30
 pixel steps in all); layers ``Mixed_5b`` (Inception-v3),
 ``conv2d_4a`` (Inception-ResNet-v2), ``layer2.7.relu`` (ResNet-152),
-``features.6`` (Inception-v4). TransferAttack's port
+``features.6`` (Inception-v4): the zoo's default layers except for
+Inception-v4, where ``features.6`` is ``Mixed_5b`` (the first Inception-A
+block; BFA and the zoo use the last, ``Mixed_5e``). TransferAttack's port
 (``transferattack/advanced_objective/p2fa.py``, commit 2663e4a) differs:
-``T = 10`` with ``alpha = 1.6/255`` and no pixel momentum in the update.
+``T = 10`` with ``alpha = 1.6/255``, no pixel momentum in the update (its
+``gg`` is computed and unused), and it applies the ImageNet
+(de)normalisation to iterates that are already [0, 1] pixels when it
+builds the copies, so its copy steps are ``eta / std`` (about 4.4 times
+the code's).
 
 **What this part computes, and what it does not (yet).** The engine calls
 an objective's preparation once, on the clean images, and then only maps
