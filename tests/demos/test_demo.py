@@ -48,12 +48,13 @@ def test_table_has_every_cell(run):
   out, summary, lines = run
   with open(out / 'evaluation.csv') as f:
     rows = list(csv.DictReader(f))
-  # 6 non-FIA methods x 3 targets; FIA and FIA+PIDIM: normal targets with
-  # keep 0.7, the defence with keep 0.9.
-  assert len(rows) == 8 * 3
-  fia = [r for r in rows if r['method'] == 'FIA']
-  assert {(r['target'], r['keep_prob']) for r in fia} == {
-      ('vgg', '0.7'), ('resnet_v1', '0.7'), ('ens3_adv_inception', '0.9')}
+  # 6 baselines, FIA, FIA+PIDIM and 6 successors, x 3 targets; FIA,
+  # FIA+PIDIM and RPA: normal targets with keep 0.7, the defence with 0.9.
+  assert len(rows) == 14 * 3
+  for method in ('FIA', 'RPA'):
+    fia = [r for r in rows if r['method'] == method]
+    assert {(r['target'], r['keep_prob']) for r in fia} == {
+        ('vgg', '0.7'), ('resnet_v1', '0.7'), ('ens3_adv_inception', '0.9')}
   for r in rows:
     for metric in ('success_changed', 'success_wrong', 'success_correct'):
       assert 0 <= float(r[metric]) <= 1
@@ -65,6 +66,20 @@ def test_table_has_every_cell(run):
   table = json.loads((out / 'table_changed.json').read_text())
   assert table['rows'][0] == 'vgg / MIM' and table['columns'][:3] == list(
       SMALL.targets)
+
+
+def test_family_settings_are_data():
+  """BFA's and P2FA's L2 step is scaled to 28x28x1 images; no other
+  method gets a part option it does not have."""
+  sets = {s.name: s.config for s in demo.plan(SMALL)}
+  # Same RMS step per pixel and channel as 28 on 299x299x3 images.
+  for name, option in (('vgg/BFA', 'bfa_eta'), ('vgg/P2FA', 'p2fa_eta')):
+    eta = sets[name].option(option)
+    assert eta / np.sqrt(28 * 28) == pytest.approx(28 / np.sqrt(299 * 299 * 3))
+  assert sets['vgg/MIM'].options == ()
+  assert sets['vgg/NAA'].option('naa_noise_std') == 0.2
+  # A run without BFA must not trip over BFA's settings.
+  assert [s.name for s in demo.plan(SMALL, methods=['MIM'])] == ['vgg/MIM']
 
 
 def test_white_box_attack_works(run):

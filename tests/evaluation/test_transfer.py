@@ -96,6 +96,39 @@ def test_plan_sets_splits_feature_methods_by_keep_probability():
     transfer.plan_sets(['s'], ['XYZ'])
 
 
+def test_plan_sets_method_settings_reach_only_their_method():
+  sets = transfer.plan_sets(
+      ['a', 'b'], ['MIM', 'BFA', 'RPA'], {'ens': 2, 'num_iter': 4},
+      groups=('normal', 'defended'),
+      method_settings={'BFA': {'num_iter': 3, 'options': {'bfa_eta': 2.5}},
+                       'RPA': {'options': {'rpa_masks': 'patch'}}},
+      source_settings={'b': {'ens': 5}})
+  by_name = {s.name: s.config for s in sets}
+  assert by_name['a/BFA'].option('bfa_eta') == 2.5
+  assert by_name['a/BFA'].num_iter == 3 and by_name['a/MIM'].num_iter == 4
+  assert by_name['a/RPA_p0.9'].option('rpa_masks') == 'patch'
+  assert by_name['a/MIM'].options == ()
+  # A source's fields replace the method's and the shared ones.
+  assert by_name['b/BFA'].ens == 5 and by_name['b/BFA'].option('bfa_eta') == 2.5
+  # Without method settings BFA keeps its code's default.
+  (plain,) = transfer.plan_sets(['a'], ['BFA'])
+  assert plain.config.option('bfa_eta') == 28.0
+
+
+def test_plan_sets_rejects_bad_method_settings():
+  with pytest.raises(ValueError, match=r"settings for \['BFA '\].*not among"):
+    transfer.plan_sets(['s'], ['BFA'], method_settings={'BFA ': {}})
+  with pytest.raises(ValueError, match="may not set.*keep_prob"):
+    transfer.plan_sets(['s'], ['RPA'],
+                       method_settings={'RPA': {'keep_prob': 0.5}})
+  with pytest.raises(ValueError, match="must be a dict"):
+    transfer.plan_sets(['s'], ['BFA'], method_settings={'BFA': 3})
+  # An option of another part is the config's own error, naming it.
+  with pytest.raises(ValueError, match="bfa_eta"):
+    transfer.plan_sets(['s'], ['MIM'],
+                       method_settings={'MIM': {'options': {'bfa_eta': 1.0}}})
+
+
 def test_run_in_memory_and_transfer_table(tiny_source, images, labels):
   other = evaluation.KerasTarget(tiny_cnn(seed=4),
                                  fia_tf.preprocessing.inception,

@@ -90,3 +90,36 @@ def test_config_errors_name_the_file_and_key(tmp_path):
     grid_lib.load(bad)
   with pytest.raises(grid_lib.ConfigError, match='does not exist'):
     grid_lib.load('nope', config_dir=tmp_path)
+  bad.write_text(json.dumps({'sources': ['tiny_vgg'], 'methods': ['BFA'],
+                             'targets': ['tiny_vgg'], 'input_dir': 'x',
+                             'method_settings': {'FIA': {'ens': 2}}}))
+  with pytest.raises(grid_lib.ConfigError,
+                     match=r"bad.json.*settings for \['FIA'\]"):
+    grid_lib.load(bad)
+  bad.write_text(json.dumps({'sources': ['tiny_vgg'], 'methods': ['BFA'],
+                             'targets': ['tiny_vgg'], 'input_dir': 'x',
+                             'method_settings': ['BFA']}))
+  with pytest.raises(grid_lib.ConfigError, match='"method_settings" must'):
+    grid_lib.load(bad)
+
+
+def test_method_settings_reach_their_sets_and_survive_select():
+  grid = grid_lib.load('dry_run', root=REPO, config_dir=CONFIGS)
+  configs = {s.name: s.config for s in grid.attack_sets()}
+  assert configs['tiny_vgg/BFA'].option('bfa_eta') == 3.0
+  assert configs['tiny_inception/RPA_p0.9'].keep_prob == 0.9
+  assert configs['tiny_vgg/MIM'].options == ()
+  # Selecting methods drops the others' settings instead of failing.
+  only = grid_lib.select(grid, methods=['MIM'])
+  assert [s.name for s in only.attack_sets()] == ['tiny_inception/MIM',
+                                                 'tiny_vgg/MIM']
+  kept = grid_lib.select(grid, methods=['BFA'])
+  assert kept.attack_sets()[0].config.option('bfa_eta') == 3.0
+
+
+def test_paper_grid_has_the_family():
+  grid = grid_lib.load('paper', root=REPO, config_dir=CONFIGS)
+  for method in ('NAA', 'RPA', 'DANAA', 'ILPD', 'BFA', 'P2FA'):
+    assert method in grid.methods
+  names = [s.name for s in grid.attack_sets()]
+  assert 'vgg_16/RPA_p0.9' in names and 'vgg_16/BFA' in names

@@ -13,9 +13,10 @@ targets (two runs of FIA-based methods).
 """
 
 import dataclasses
+import math
 import pathlib
 import time
-from typing import Optional, Tuple
+from typing import Mapping, Optional, Tuple
 
 import keras
 import numpy as np
@@ -23,8 +24,6 @@ import tensorflow as tf
 
 from fia_tf import preprocessing
 from fia_tf import records
-from fia_tf.attacks import methods as methods_lib
-from fia_tf.attacks import parts as parts_lib
 from fia_tf.data import fashion_mnist
 from fia_tf.data import files
 from fia_tf.demos.mini import models as zoo
@@ -33,7 +32,28 @@ from fia_tf.evaluation import tables
 from fia_tf.evaluation import targets as targets_lib
 from fia_tf.evaluation import transfer
 
-METHODS = ('MIM', 'DIM', 'TIM', 'PIM', 'NRDM', 'FDA', 'FIA', 'FIA+PIDIM')
+# The baselines FIA is compared with in its paper.
+BASELINES = ('MIM', 'DIM', 'TIM', 'PIM', 'NRDM', 'FDA')
+# FIA's successors (fia_tf/attacks/objectives/: naa, rpa, danaa, ilpd, bfa,
+# p2fa), each with its official code's defaults except METHOD_SETTINGS.
+FAMILY = ('NAA', 'RPA', 'DANAA', 'ILPD', 'BFA', 'P2FA')
+METHODS = BASELINES + ('FIA', 'FIA+PIDIM') + FAMILY
+# BFA's and P2FA's eta is an absolute L2 length in [0, 1] pixels, 28 for
+# the code's 299 x 299 x 3 images (about 14/255 RMS per pixel and channel).
+# The same per-pixel RMS step on 28 x 28 x 1 images needs the length scaled
+# by sqrt(28 * 28 * 1 / (299 * 299 * 3)), about 1.51; scaling by the side
+# alone (28 / 299) would keep the per-pixel step only at equal channels.
+FAMILY_ETA = 28.0 * math.sqrt(28 * 28 * 1 / (299 * 299 * 3))
+# Per-method AttackConfig fields (``options`` are the parts' own settings);
+# everything else is shared by all methods (DemoConfig.settings), so every
+# method gets the same budget, steps and momentum. P2FA's scale (a feature-
+# space distance "far away", 1e5) and the resolution-free settings of NAA,
+# DANAA and ILPD (noise in model-input units or pixel levels, per pixel)
+# stay at the code's values.
+METHOD_SETTINGS = {
+    'BFA': {'options': {'bfa_eta': FAMILY_ETA}},
+    'P2FA': {'options': {'p2fa_eta': FAMILY_ETA}},
+}
 # (metric, short name) of the demo's tables.
 METRICS = (('success_changed', 'changed'), ('success_wrong', 'wrong'),
            ('success_correct', 'correct'))
@@ -64,6 +84,9 @@ class DemoConfig:
       is about a fifth of an object (15 pixels is about a tenth of a typical
       ImageNet object). Chosen, not tuned.
     methods: attack methods.
+    method_settings: ``{method: AttackConfig fields}`` for the methods that
+      need their own (default :data:`METHOD_SETTINGS`); methods not in
+      :attr:`methods` are ignored.
     sources: source model names (default: all normal models).
     targets: target names (default: all normal and defence models).
     num_images: images of the committed subset to use (first N).
@@ -81,6 +104,8 @@ class DemoConfig:
   keep_prob_defence: float = 0.9
   tkern_size: int = 5
   methods: Tuple[str, ...] = METHODS
+  method_settings: Mapping[str, dict] = dataclasses.field(
+      default_factory=lambda: dict(METHOD_SETTINGS))
   sources: Optional[Tuple[str, ...]] = None
   targets: Optional[Tuple[str, ...]] = None
   num_images: Optional[int] = None
@@ -124,10 +149,13 @@ def plan(config, methods=None, layers=None):
   """The attack sets of a run of ``config`` (``methods`` overrides)."""
   groups = config.groups()
   present = tuple(g for g in transfer.GROUPS if g in groups.values())
-  return transfer.plan_sets(config.source_names(),
-                            list(methods or config.methods),
+  methods = list(methods or config.methods)
+  return transfer.plan_sets(config.source_names(), methods,
                             config.settings(), groups=present,
-                            keep_prob=config.keep_prob(), layers=layers)
+                            keep_prob=config.keep_prob(), layers=layers,
+                            method_settings={
+                                m: s for m, s in config.method_settings.items()
+                                if m in methods})
 
 
 def run_transfer(config=DemoConfig(), log=print, models=None, sets=None):
@@ -182,11 +210,11 @@ def method_means(demo_tables_, methods):
 
 
 def comparison(means, methods, metric='changed'):
-  """FIA's margin over MIM and over the best other baseline, in points."""
+  """Each non-baseline method's margin over MIM and over the best
+  baseline (:data:`BASELINES`) present, in points."""
   m = means[metric]
-  feature = [x for x in methods if 'keep_prob' in parts_lib.settings_of(
-      methods_lib.parse_method(x))]
-  baselines = [x for x in methods if x not in feature]
+  feature = [x for x in methods if x not in BASELINES]
+  baselines = [x for x in methods if x in BASELINES]
   out = {}
   for fia in feature:
     for group in AVERAGES:
