@@ -8,8 +8,8 @@ and the median is the upper of the two middle values, as
 ``scipy.ndimage.median_filter`` defines them (Xu et al.'s ImageNet squeezer
 is the 2x2 one, ``median2``).
 
-The default window is 3: the smallest centred window, and the one
-transfer-attack evaluations of median smoothing commonly use.
+The default window is 3: the smallest centred window (no half-pixel
+shift, unlike 2x2).
 """
 
 import numpy as np
