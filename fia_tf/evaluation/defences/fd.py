@@ -68,12 +68,12 @@ def quantise_planes(planes, table):
   already shifted to be centred on 0."""
   b, h, w, c = planes.shape
   blocks = planes.reshape(b, h // BLOCK, BLOCK, w // BLOCK, BLOCK, c)
+  blocks = blocks.transpose(0, 1, 3, 5, 2, 4)  # [B, H/8, W/8, C, 8, 8]
   d = dct_matrix()
-  coefficients = np.einsum('kn,bhnwmc,lm->bhkwlc', d, blocks, d)
-  steps = table[None, None, :, None, :, None]
-  coefficients = np.round(coefficients / steps) * steps
-  blocks = np.einsum('kn,bhkwlc,lm->bhnwmc', d, coefficients, d)
-  return blocks.reshape(b, h, w, c)
+  steps = np.asarray(table, np.float64)
+  coefficients = np.round((d @ blocks @ d.T) / steps) * steps
+  blocks = d.T @ coefficients @ d
+  return blocks.transpose(0, 1, 4, 2, 5, 3).reshape(b, h, w, c)
 
 
 class FeatureDistillation(base.Defence):
