@@ -24,7 +24,8 @@ import tensorflow as tf
 from fia_tf.attacks import rng
 from fia_tf.evaluation.defences import base
 
-RP_PURPOSE = rng.claim(7, 'R&P defence: size and offsets')
+# The last purpose number: attack parts claim from the low end upwards.
+RP_PURPOSE = rng.claim(15, 'R&P defence: size and offsets')
 FILL = 127.5
 INCEPTION_INPUT, INCEPTION_CANVAS = 299, 331
 
