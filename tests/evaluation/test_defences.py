@@ -86,14 +86,15 @@ def test_median_equals_scipy(window):
 
 
 def test_fd_quantisation_table_by_hand():
-  table = fd.quantisation_table(40)
+  table = fd.quantisation_table()
   assert table.shape == (8, 8)
-  # The 15 lowest frequencies (u + v <= 4) have step 1, the rest 41.
-  assert (table == 1).sum() == 15 and (table == 41).sum() == 49
-  for u, v in [(0, 0), (0, 4), (4, 0), (2, 2), (1, 3)]:
-    assert table[u, v] == 1
-  for u, v in [(0, 5), (5, 0), (3, 2), (7, 7), (4, 1)]:
-    assert table[u, v] == 41
+  # The authors' table: 25 on the 4x4 lowest frequencies, 30 elsewhere.
+  assert (table == 25).sum() == 16 and (table == 30).sum() == 48
+  for u, v in [(0, 0), (0, 3), (3, 0), (3, 3), (1, 2)]:
+    assert table[u, v] == 25
+  for u, v in [(0, 4), (4, 0), (3, 4), (7, 7), (5, 1)]:
+    assert table[u, v] == 30
+  assert fd.quantisation_table(40)[7, 7] == 40
   np.testing.assert_allclose(fd.dct_matrix(),
                              scipy_fft.dct(np.eye(8), norm='ortho', axis=0),
                              atol=1e-12)
@@ -107,26 +108,24 @@ def test_fd_quantises_one_block_as_computed_by_hand():
     n = np.arange(8)
     return np.outer(c(u) * np.cos((2 * n + 1) * u * np.pi / 16),
                     c(v) * np.cos((2 * n + 1) * v * np.pi / 16))
-  coefficients = {(0, 0): -40.3, (1, 2): 10.4, (2, 3): 30.0, (5, 1): -15.0,
-                  (7, 6): 50.0}
-  # After quantisation: band 1 (u+v<=4) rounds to integers, band 2 to
-  # multiples of 41: 30 -> 41, -15 -> 0, 50 -> 41.
-  expected = {(0, 0): -40.0, (1, 2): 10.0, (2, 3): 41.0, (5, 1): 0.0,
-              (7, 6): 41.0}
+  coefficients = {(0, 0): 1000.3, (1, 2): 37.4, (3, 3): 13.0, (2, 3): 12.0,
+                  (0, 4): 44.0, (5, 1): -16.0, (7, 6): 50.0}
+  # Low band (u, v < 4) to multiples of 25, the rest to multiples of 30:
+  # 1000.3 -> 1000, 37.4 -> 25, 13 -> 25, 12 -> 0, 44 -> 30, -16 -> -30,
+  # 50 -> 60.
+  expected = {(0, 0): 1000.0, (1, 2): 25.0, (3, 3): 25.0, (2, 3): 0.0,
+              (0, 4): 30.0, (5, 1): -30.0, (7, 6): 60.0}
   block = sum(value * basis(*uv) for uv, value in coefficients.items())
   want = sum(value * basis(*uv) for uv, value in expected.items())
-  got = fd.quantise_planes(block[None, :, :, None],
-                           fd.quantisation_table(40))[0, :, :, 0]
-  np.testing.assert_allclose(got, want, atol=1e-9)
-  # End to end on a grey image (R = G = B, so Cb = Cr = 128 and Y = R):
-  # the defence is that quantisation plus 8-bit rounding.
-  grey = np.clip(np.round(block + 128), 0, 255)
-  images = np.repeat(grey[None, :, :, None], 3, axis=-1).astype(np.float32)
+  assert 0 < block.min() and block.max() < 255 and 0 < want.min()
+  # Every channel is quantised on its own: three different blocks.
+  images = np.stack([block, want, 255 - block], -1)[None].astype(np.float32)
   out = defences.make('fd')(images)
-  reference = fd.quantise_planes((grey - 128)[None, :, :, None],
-                                 fd.quantisation_table(40))[0, :, :, 0] + 128
-  assert np.abs(out[0, :, :, 0] - reference).max() <= 1.0
-  np.testing.assert_array_equal(out[..., 0], out[..., 1])
+  np.testing.assert_allclose(out[0, :, :, 0], want, atol=1e-3)
+  np.testing.assert_allclose(out[0, :, :, 1], want, atol=1e-3)
+  again = fd.quantise_planes((255 - block)[None, :, :, None],
+                             fd.quantisation_table())[0, :, :, 0]
+  np.testing.assert_allclose(out[0, :, :, 2], again, atol=1e-3)
 
 
 def test_fd_pads_sizes_that_are_not_multiples_of_8():
@@ -216,7 +215,7 @@ def test_deterministic_shape_and_range(spec):
     ('bitred9', 'bit depth must be an integer in 1..8, got 9'),
     ('bitred0', 'got 0'),
     ('median1', 'median window must be an integer in 2..15, got 1'),
-    ('fd0', 'FD band step qs must be an integer in 1..254, got 0'),
+    ('fd0', 'FD high-band step must be an integer in 1..255, got 0'),
     ('rp1', 'R&P canvas must be an integer >= 2, got 1'),
     ('blur3', "unknown defence 'blur3'; known: jpeg, bitred, fd, rp, median"),
     ('jpeg-5', "unknown defence 'jpeg-5'"),
@@ -286,7 +285,7 @@ def test_keras_models_and_registry_names_wrap(tiny_model, tiny_checkpoints):
                                  checkpoint_dir=tiny_checkpoints)
     plain = evaluation.as_target('tiny_vgg', checkpoint_dir=tiny_checkpoints)
     assert named.name == 'tiny_vgg+fd+rp' and named.input_size == 24
-    assert named.fingerprint().startswith(plain.fingerprint() + '+fd:v1+rp')
+    assert named.fingerprint().startswith(plain.fingerprint() + '+fd:v2+rp')
     images = textured(6, size=24)
     by_hand = defences.make('rp')(defences.make('fd')(images))
     np.testing.assert_array_equal(named.predict(images),

@@ -6,17 +6,13 @@ A defended target is written ``<target>+<defence>[+<defence>...]``, e.g.
 pixels, in order, before the target's own preprocessing. A defence is its
 name, optionally followed by its integer parameter:
 
-======== ================================ ========= =======================
-name     defence                          parameter default
-======== ================================ ========= =======================
-jpeg     JPEG compression (:mod:`.jpeg`)  quality   75
-bitred   bit-depth reduction              bits      4
-         (:mod:`.bitred`)
-fd       feature distillation (:mod:`.fd`) qs       40 (steps 1 / 41)
-rp       random resize and pad            canvas    331 for 299 inputs
-         (:mod:`.rp`)                               (248 for 224)
-median   median smoothing (:mod:`.median`) window   3
-======== ================================ ========= =======================
+* ``jpeg<quality>``: JPEG compression (:mod:`.jpeg`), quality 75;
+* ``bitred<bits>``: bit-depth reduction (:mod:`.bitred`), 4 bits;
+* ``fd<step>``: feature distillation (:mod:`.fd`), high-band step 30 (low
+  band 25);
+* ``rp<canvas>``: random resize and pad (:mod:`.rp`), canvas 331 for 299
+  inputs (248 for 224);
+* ``median<window>``: median smoothing (:mod:`.median`), 3 x 3.
 
 :func:`defend` wraps any target (a registry name, a Keras model, a
 :class:`fia_tf.SourceModel` or a :class:`fia_tf.evaluation.Target`);
@@ -45,7 +41,8 @@ DEFENCES = {
     'bitred': (bitred.BitDepth,
                'bit-depth reduction, bitred<bits 1-8>, default 4'),
     'fd': (fd.FeatureDistillation,
-           'feature distillation (Liu et al. 2019), fd<qs>, default 40'),
+           'feature distillation (Liu et al. 2019), fd<high-band step>, '
+           'default 30 (low band 25)'),
     'rp': (rp.ResizePad, 'random resize and pad (Xie et al. 2018), '
            'rp<canvas>, default 331 for 299 inputs'),
     'median': (median.Median, 'median smoothing, median<window>, default 3'),

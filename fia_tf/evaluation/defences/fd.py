@@ -2,39 +2,39 @@
 DNN-Oriented JPEG Compression Against Adversarial Examples").
 
 FD is JPEG's lossy core with a quantisation table designed for a DNN
-instead of the human eye. Steps, per image:
+instead of the human eye: low frequencies, which carry what the classifier
+needs (the paper's "accuracy-sensitive" band), get a finer step than the
+high frequencies, where adversarial perturbations concentrate (the
+"malicious-defensive" band). As in the authors' released code
+(``utils/feature_distillation.py`` of their repository), per image:
 
-1. RGB -> YCbCr (JFIF, full range), no chroma subsampling;
-2. each channel shifted by -128 and cut into 8x8 blocks (edges padded by
-   repetition up to a multiple of 8, cropped again at the end);
-3. orthonormal 2-D DCT-II of every block;
-4. quantisation ``round(c / Q) * Q`` with one table ``Q`` for all three
-   channels: the 15 lowest frequencies (``u + v <= 4``, the upper-left
-   triangle of the zig-zag order: the paper's "accuracy-sensitive" band)
-   get step 1, every other frequency (the "malicious-defensive" band, where
-   adversarial perturbations concentrate) step ``1 + qs``;
-5. inverse DCT, +128, back to RGB, rounded to 8 bits as a decoder does.
+1. each RGB channel (no colour conversion, no level shift) is cut into 8x8
+   blocks;
+2. orthonormal 2-D DCT-II of every block;
+3. quantisation ``round(c / Q) * Q`` with ``Q = 25`` on the 16 lowest
+   frequencies (the 4x4 upper-left corner, ``u, v < 4``) and ``Q = 30`` on
+   the other 48;
+4. inverse DCT; the result is clipped to 0..255 (not rounded: the authors
+   feed the float result to the model).
 
-``qs`` (default 40, giving steps 1 and 41) follows the authors' design of a
-near-lossless band-1 step and a large band-2 step; it is the table at JPEG
-quality 50, where the standard quality scaling leaves an integer table
-unchanged.
+Sizes that are not multiples of 8 (299) are padded by edge repetition and
+cropped back (the authors' code takes multiples of 8 only).
 """
 
 import numpy as np
 
 from fia_tf.evaluation.defences import base
 
-DEFAULT_QS = 40
+LOW_STEP, HIGH_STEP = 25, 30
 BLOCK = 8
-# Frequencies u + v below this are the accuracy-sensitive band.
-_BAND_LIMIT = 5
+LOW_BAND = 4  # the accuracy-sensitive band: u < 4 and v < 4
 
 
-def quantisation_table(qs=DEFAULT_QS):
+def quantisation_table(high_step=HIGH_STEP, low_step=LOW_STEP):
   """The 8x8 FD quantisation steps ``Q[u, v]`` (``u``: vertical frequency)."""
-  u, v = np.meshgrid(np.arange(BLOCK), np.arange(BLOCK), indexing='ij')
-  return np.where(u + v < _BAND_LIMIT, 1.0, 1.0 + qs)
+  table = np.full((BLOCK, BLOCK), float(high_step))
+  table[:LOW_BAND, :LOW_BAND] = low_step
+  return table
 
 
 def dct_matrix():
@@ -46,26 +46,9 @@ def dct_matrix():
   return d
 
 
-_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
-                      [-0.168736, -0.331264, 0.5],
-                      [0.5, -0.418688, -0.081312]])
-_TO_RGB = np.array([[1.0, 0.0, 1.402],
-                    [1.0, -0.344136, -0.714136],
-                    [1.0, 1.772, 0.0]])
-_CHROMA = np.array([0.0, 128.0, 128.0])
-
-
-def rgb_to_ycbcr(images):
-  return images @ _TO_YCBCR.T + _CHROMA
-
-
-def ycbcr_to_rgb(images):
-  return (images - _CHROMA) @ _TO_RGB.T
-
-
 def quantise_planes(planes, table):
-  """DCT-quantise-IDCT of ``[B, H, W, C]`` planes (H, W multiples of 8),
-  already shifted to be centred on 0."""
+  """DCT, quantise, IDCT of every 8x8 block of ``[B, H, W, C]`` planes
+  (H and W multiples of 8)."""
   b, h, w, c = planes.shape
   blocks = planes.reshape(b, h // BLOCK, BLOCK, w // BLOCK, BLOCK, c)
   blocks = blocks.transpose(0, 1, 3, 5, 2, 4)  # [B, H/8, W/8, C, 8, 8]
@@ -80,32 +63,30 @@ class FeatureDistillation(base.Defence):
   """FD's DNN-oriented JPEG quantisation.
 
   Args:
-    qs: the high-frequency band's extra step (its step is ``1 + qs``), an
-      integer in 1..254.
+    high_step: the high-frequency band's step, an integer in 1..255
+      (default 30; the low band keeps step 25).
 
   Raises:
-    ValueError: naming a ``qs`` outside 1..254.
+    ValueError: naming a step outside 1..255.
   """
   kind = 'fd'
+  version = 2
 
-  def __init__(self, qs=DEFAULT_QS):
-    if isinstance(qs, bool) or not isinstance(
-        qs, (int, np.integer)) or not 1 <= qs <= 254:
-      raise ValueError(f'FD band step qs must be an integer in 1..254, got '
-                       f'{qs!r} (e.g. fd40)')
-    self.qs = int(qs)
-    self.table = quantisation_table(self.qs)
+  def __init__(self, high_step=HIGH_STEP):
+    if isinstance(high_step, bool) or not isinstance(
+        high_step, (int, np.integer)) or not 1 <= high_step <= 255:
+      raise ValueError(f'FD high-band step must be an integer in 1..255, '
+                       f'got {high_step!r} (e.g. fd30)')
+    self.high_step = int(high_step)
+    self.table = quantisation_table(self.high_step)
 
   @property
   def spec(self):
-    return 'fd' if self.qs == DEFAULT_QS else f'fd{self.qs}'
+    return 'fd' if self.high_step == HIGH_STEP else f'fd{self.high_step}'
 
   def _apply(self, images):
     _, h, w, _ = images.shape
-    ycbcr = rgb_to_ycbcr(base.to_uint8(images).astype(np.float64))
-    pad_h, pad_w = -h % BLOCK, -w % BLOCK
-    ycbcr = np.pad(ycbcr, [(0, 0), (0, pad_h), (0, pad_w), (0, 0)],
-                   mode='edge')
-    out = quantise_planes(ycbcr - 128.0, self.table) + 128.0
-    rgb = ycbcr_to_rgb(out[:, :h, :w])
-    return base.to_uint8(rgb).astype(np.float32)
+    padded = np.pad(images.astype(np.float64),
+                    [(0, 0), (0, -h % BLOCK), (0, -w % BLOCK), (0, 0)],
+                    mode='edge')
+    return quantise_planes(padded, self.table)[:, :h, :w]
