@@ -132,3 +132,12 @@ def test_grid_config_names_a_bad_defence(tmp_path):
                      r"defence 'jpg75'"):
     grid_lib.load('dry_run', root=REPO, config_dir=CONFIGS, overrides={
         'targets': {'normal': ['tiny_vgg+jpg75']}})
+
+
+def test_input_defences_config_wraps_slim_models():
+  grid = grid_lib.load('input_defences', root=REPO, config_dir=CONFIGS)
+  assert 'inception_v3+fd' in grid.targets['defended']
+  assert grid_lib.models_of(grid.all_targets) == ['inception_v3',
+                                                  'inception_resnet_v2']
+  names = [s.name for s in grid.attack_sets()]
+  assert 'vgg_16/FIA_p0.9' in names and 'vgg_16/MIM' in names
