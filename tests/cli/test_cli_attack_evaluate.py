@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from fia_tf.evaluation import defences
 from tests.helpers.binaries import TINY
 from tests.helpers.binaries import command
 from tests.helpers.binaries import environment
@@ -193,7 +194,6 @@ def test_resume_with_other_settings_is_refused(attacked, checkpoints):
 
 
 def test_evaluate_defended_targets_by_name(attacked, checkpoints, tmp_path):
-  from fia_tf.evaluation import defences  # pylint: disable=import-outside-toplevel
   out, _ = attacked
   run('evaluate.py', TINY, '--targets=tiny_vgg+jpeg75,tiny_inception+rp',
       f'--ori_path={IMAGES}', f'--labels={LABELS}', f'--adv_path=fia={out}',

@@ -238,7 +238,7 @@ def test_bad_target_specs_name_the_target():
     defences.make('rp20')(np.zeros((1, 24, 24, 3)))
 
 
-# ---- as targets ---------------------------------------------------------------
+# ---- as targets ------------------------------------------------------------
 
 class MeanTarget(evaluation.Target):
   """Class 1 when the mean pixel is above 100 (no model)."""

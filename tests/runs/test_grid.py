@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from fia_tf.data import images as images_lib
+from fia_tf.evaluation import defences
 from fia_tf.runs import grid as grid_lib
 from tests.helpers.checks import labels_of
 from tests.helpers.checks import predict
@@ -100,7 +102,6 @@ def test_defended_targets_in_the_grid(tmp_path):
   assert grid_lib.models_of(grid.all_targets) == ['tiny_vgg',
                                                   'tiny_adv_inception']
   tables = grid_lib.run(grid, tmp_path, progress_every=0.0)
-  from fia_tf.evaluation import defences  # pylint: disable=import-outside-toplevel
   ckpt = tmp_path / 'checkpoints'
   truth = labels_of(NAMES)
   clean_images = np.stack([read_png(IMAGES / n) for n in NAMES])
@@ -109,7 +110,6 @@ def test_defended_targets_in_the_grid(tmp_path):
   changed = tables['success_changed']
   correct = tables['success_correct']
   # Independent recount: the defence by hand, then the plain model.
-  from fia_tf.data import images as images_lib  # pylint: disable=import-outside-toplevel
   jpeg = defences.make('jpeg75')
   clean = predict('tiny_vgg', ckpt, list(jpeg(images_lib.resize(
       clean_images, 24))))

@@ -4,8 +4,8 @@ Each image is rounded to 8 bits, encoded as a baseline JPEG at ``quality``
 (libjpeg's standard tables scaled by the quality factor, 4:2:0 chroma
 subsampling, as TensorFlow's and PIL's encoders both default to) and decoded
 again with the accurate integer IDCT (the output then equals PIL's
-encode/decode round trip at the same quality). Quality 75 is the setting of the FIA-family evaluations and the
-encoders' common default.
+encode/decode round trip at the same quality). The default quality 75 is
+the one Guo et al. evaluate, and libjpeg's and PIL's default.
 """
 
 import numpy as np
