@@ -62,7 +62,7 @@ _CONTROL = flags.DEFINE_bool('control', True,
 _CACHE = flags.DEFINE_bool('cache', True, 'Cache predictions per file.')
 _SHARED = cli.flags.define(
     'output_dir', 'checkpoint_dir', 'model_module', 'max_images',
-    'progress_every', 'strategy', 'cpu_devices',
+    'max_pixels', 'progress_every', 'strategy', 'cpu_devices',
     output_dir='./results/evaluate')
 
 
@@ -105,7 +105,8 @@ def main(argv):
       batch_size=_BATCH.value,
       cache_dir=output_dir / 'predictions' if _CACHE.value else None,
       control=_CONTROL.value,
-      progress_every=_SHARED['progress_every'].value, strategy=strategy)
+      progress_every=_SHARED['progress_every'].value, strategy=strategy,
+      max_pixels=_SHARED['max_pixels'].value)
   markdown = tables.rows_markdown(rows)
   if not distribute.is_chief(strategy):
     return 0

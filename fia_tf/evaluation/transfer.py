@@ -30,6 +30,7 @@ from fia_tf.attacks import config as config_lib
 from fia_tf.attacks import engine
 from fia_tf.attacks import methods as methods_lib
 from fia_tf.attacks import parts as parts_lib
+from fia_tf.data import images as images_lib
 from fia_tf.evaluation import inputs as inputs_lib
 from fia_tf.evaluation import metrics
 
@@ -325,7 +326,8 @@ def select(rows, **fields) -> Sequence[dict]:
 
 def evaluate_directories(image_set, directories, models, *, checkpoint_dir=None,
                          batch_size=50, cache_dir=None, control=True,
-                         progress_every=10.0, strategy=None, log=None):
+                         progress_every=10.0, strategy=None, log=None,
+                         max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """Evaluates adversarial directories on targets (``evaluate.py``).
 
   Args:
@@ -342,6 +344,8 @@ def evaluate_directories(image_set, directories, models, *, checkpoint_dir=None,
     progress_every: seconds between progress lines.
     strategy: optional :class:`tf.distribute.Strategy` (registry targets).
     log: line logger.
+    max_pixels: largest width x height of an image read (0 or ``None``: no
+      limit); larger files are counted as missing, like unreadable ones.
 
   Returns:
     The rows of :func:`evaluate`.
@@ -368,6 +372,7 @@ def evaluate_directories(image_set, directories, models, *, checkpoint_dir=None,
       sets.setdefault(target.name, []).append(set_name)
   inputs = inputs_lib.DirectoryInputs(image_set, directories,
                                       batch_size=batch_size,
-                                      cache_dir=cache_dir)
+                                      cache_dir=cache_dir,
+                                      max_pixels=max_pixels)
   return evaluate(inputs, list(made.values()), sets, control=control,
                   progress_every=progress_every, log=log)

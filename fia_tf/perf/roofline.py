@@ -14,6 +14,21 @@ cost of a pass of that size, so the padding copies of the last pass count
 against the attack, not the roofline. ``attack / roofline`` near 1 means the
 engine adds little around the network.
 
+The attacks of the FIA family that do other work have their own rooflines
+(:func:`roofline` picks by objective, for the plain method without DI, TI
+or PI):
+
+* DANAA walks its ``N``-point path one pass of the batch at a time, each a
+  forward pass with a backward pass to the input (both gradients come from
+  it), then one forward pass of the path's end to the layer::
+
+    roofline = N * t_input(B) + t_forward_prefix(B) + T * t_prefix(B)
+
+* ILPD runs, every iteration, the noised clean images to the layer (no
+  gradient) and the whole network with a backward pass to the input::
+
+    roofline = T * (t_forward_prefix(B) + t_input(B))
+
 :func:`measure` times FIA (the default, memory-budgeted "vectorised" passes
 and, for comparison, the per-mask loop: N passes of B images), MIM and
 FIA+PIDIM on one batch and returns one record per measurement, with the
@@ -37,12 +52,14 @@ from fia_tf.attacks import config as config_lib
 from fia_tf.attacks import engine as attack_lib
 from fia_tf.attacks import methods as methods_lib
 
-METHODS = ('FIA', 'MIM', 'FIA+PIDIM')
+METHODS = ('FIA', 'MIM', 'FIA+PIDIM', 'DANAA', 'ILPD')
 ZOO_MODELS = ('vgg_16', 'inception_v3', 'resnet_v1_50')
 VECTORISED = 'vectorised'
 PER_MASK = 'per_mask'
 
 _PLAIN_FIA = methods_lib.Parts(objective='fia')
+_PLAIN_DANAA = methods_lib.Parts(objective='danaa')
+_PLAIN_ILPD = methods_lib.Parts(objective='ilpd')
 _PAGE_BYTES = os.sysconf('SC_PAGE_SIZE')
 
 
@@ -192,9 +209,15 @@ def zoo_source(name):
 
 
 def layout_record(attack, batch):
-  """FIA's pass layout for ``batch`` images as a JSON-friendly dict."""
-  images_per_pass, masks_per_pass, blocks, mask_passes = attack.pass_layout(
-      batch)
+  """The copy passes' layout for ``batch`` images as a JSON-friendly dict.
+
+  FIA-like objectives use :meth:`fia_tf.Attack.pass_layout`; an objective
+  whose copies run in passes of its own (DANAA's path) says how with a
+  ``pass_layout(batch)`` method of the same form.
+  """
+  own = getattr(attack.objective, 'pass_layout', None)
+  layout = own(batch) if own is not None else attack.pass_layout(batch)
+  images_per_pass, masks_per_pass, blocks, mask_passes = layout
   return {
       'images_per_pass': images_per_pass,
       'masks_per_pass': masks_per_pass,
@@ -225,9 +248,18 @@ def roofline(attack, images, labels, repeats):
     of the batch) and ``pass_copies``.
   """
   cfg = attack.config
+  if cfg.parts == _PLAIN_DANAA and cfg.ens >= 1:
+    return _family_roofline(attack, images, labels, repeats,
+                            path_passes=cfg.ens, baseline_passes=1,
+                            iteration_prefix=True, iteration_clean=False)
+  if cfg.parts == _PLAIN_ILPD:
+    return _family_roofline(attack, images, labels, repeats, path_passes=0,
+                            baseline_passes=0, iteration_prefix=False,
+                            iteration_clean=True)
   if cfg.parts != _PLAIN_FIA or cfg.ens < 1:
-    raise ValueError('the roofline is defined for plain FIA with ens >= 1, '
-                     f'got {cfg.parts.name} with ens={cfg.ens}')
+    raise ValueError('the roofline is defined for plain FIA and DANAA with '
+                     f'ens >= 1 and plain ILPD, got {cfg.parts.name} with '
+                     f'ens={cfg.ens}')
   images = np.asarray(images, np.float32)
   labels = np.asarray(labels)
   batch = len(images)
@@ -268,6 +300,64 @@ def roofline(attack, images, labels, repeats):
              cfg.num_iter * t_prefix)
   return {'roofline_s': seconds, 'full_pass_s': t_full,
           'prefix_pass_s': t_prefix, 'pass_copies': pass_copies}
+
+
+def _family_roofline(attack, images, labels, repeats, *, path_passes,
+                     baseline_passes, iteration_prefix, iteration_clean):
+  """DANAA's and ILPD's rooflines (module doc), from three timed pieces.
+
+  ``t_input(B)``: the whole network forward and backward to the input,
+  with the feature map's gradient taken on the way (the original model's
+  layers, not the attack's split); ``t_forward_prefix(B)``: forward to the
+  layer, no gradient; ``t_prefix(B)``: forward to the layer, backward to
+  the input (FIA's iteration).
+
+  Returns:
+    The dict of :func:`roofline`; ``full_pass_s`` is ``t_input(B)``,
+    ``prefix_pass_s`` is ``t_prefix(B)`` and ``forward_prefix_s``
+    ``t_forward_prefix(B)``.
+  """
+  cfg = attack.config
+  images = np.asarray(images, np.float32)
+  labels = np.asarray(labels)
+  batch = len(images)
+  both, prefix = attack.features_and_logits, attack.feature_model
+  jit = attack.jit_compile
+  batch_input = tf.constant(attack.source.preprocess(images))
+  selector = tf.one_hot(labels, attack.num_classes)
+  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
+  weights = tf.constant(
+      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+
+  @tf.function(jit_compile=jit)
+  def input_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      features, logits = both(x, training=False)
+      target = tf.reduce_sum(tf.nn.softmax(logits) * selector)
+    return tape.gradient(target, [features, x])
+
+  @tf.function(jit_compile=jit)
+  def forward_prefix(x):
+    return prefix(x, training=False)
+
+  @tf.function(jit_compile=jit)
+  def prefix_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      target = tf.reduce_sum(prefix(x, training=False) * weights)
+    return tape.gradient(target, x)
+
+  t_input, _ = best_time(lambda: input_pass(batch_input), repeats)
+  t_forward, _ = best_time(lambda: forward_prefix(batch_input), repeats)
+  t_prefix, _ = best_time(lambda: prefix_pass(batch_input), repeats)
+  per_iteration = ((t_prefix if iteration_prefix else 0.0) +
+                   (t_forward + t_input if iteration_clean else 0.0))
+  seconds = (path_passes * t_input + baseline_passes * t_forward +
+             cfg.num_iter * per_iteration)
+  return {'roofline_s': seconds, 'full_pass_s': t_input,
+          'prefix_pass_s': t_prefix, 'forward_prefix_s': t_forward,
+          'pass_copies': batch}
 
 
 # -- measurements -------------------------------------------------------------
@@ -329,7 +419,8 @@ def measure_attack(source, images, labels, method, *, ens=30, num_iter=10,
       'memory_budget': getattr(attack, 'memory_budget', cfg.memory_budget),
   }
   if with_roofline is None:
-    with_roofline = cfg.parts == _PLAIN_FIA and cfg.ens >= 1
+    with_roofline = ((cfg.parts in (_PLAIN_FIA, _PLAIN_DANAA) and
+                      cfg.ens >= 1) or cfg.parts == _PLAIN_ILPD)
   if with_roofline:
     line = roofline(attack, images, labels, repeats)
     record.update(roofline_s_per_image=line['roofline_s'] / batch,

@@ -283,8 +283,12 @@ def _expected_record(attack_set, image_set):
 
 
 def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
-                jit_compile=None, progress_every=10.0, strategy=None):
+                jit_compile=None, progress_every=10.0, strategy=None,
+                max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """Runs every attack set not already complete; returns ``{name: dir}``.
+
+  Inputs over ``max_pixels`` (width x height; 0: no limit) are skipped by
+  name (:func:`fia_tf.data.read_image`).
 
   Each source model is built and loaded once (in ``strategy``'s scope when
   given) for all of its methods.
@@ -321,7 +325,8 @@ def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
           label_offset=spec.label_offset,
           model_name=source_name, layer_name=layer or spec.default_layer,
           progress_every=progress_every,
-          extra={'grid': grid.name, 'set': attack_set.name})
+          extra={'grid': grid.name, 'set': attack_set.name},
+          max_pixels=max_pixels)
   return dirs
 
 
@@ -363,7 +368,8 @@ def write_results(grid, rows, image_set, output_dir, extra=None):
 
 
 def run(grid, output_dir, checkpoint_dir=None, max_images=None,
-        jit_compile=None, progress_every=10.0, evaluate=True, strategy=None):
+        jit_compile=None, progress_every=10.0, evaluate=True, strategy=None,
+        max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """The whole grid: checkpoints check, attacks, evaluation, tables.
 
   Args:
@@ -379,6 +385,8 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
     strategy: optional :class:`tf.distribute.Strategy` for attacks and
       evaluation (:mod:`fia_tf.distribute`); results are byte-identical to
       one device.
+    max_pixels: largest width x height of an image read (0: no limit);
+      larger ones are skipped by name.
 
   Returns:
     The tables (``{metric: Table}``) or ``None``.
@@ -402,7 +410,7 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
   logging.info('%d images from %s (%s)', len(image_set),
                image_set.directory, image_set.id_rule)
   dirs = run_attacks(grid, image_set, output_dir, checkpoint_dir,
-                     jit_compile, progress_every, strategy)
+                     jit_compile, progress_every, strategy, max_pixels)
   if not evaluate:
     return None
   sets = grid.attack_sets()
@@ -414,7 +422,7 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
                       for g in GROUPS}
   inputs = inputs_lib.DirectoryInputs(
       image_set, dirs, batch_size=grid.eval_batch_size,
-      cache_dir=output_dir / 'predictions')
+      cache_dir=output_dir / 'predictions', max_pixels=max_pixels)
   rows = transfer.evaluate(inputs, targets,
                            transfer.targets_of(sets, targets_by_group),
                            progress_every=progress_every)
