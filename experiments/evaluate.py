@@ -12,6 +12,10 @@ images through the same resize -> 8-bit -> resize path as the adversarial
 ones, so resize-induced flips are visible. Each model is loaded once for
 all directories.
 
+A target may sit behind input-transformation defences, written
+``<model>+<defence>`` (``--models=efficientnet_lite1+jpeg75,vgg_16+rp``;
+the names are in the flag's help, see ``--helpfull``).
+
 Writes ``evaluation.csv``, ``evaluation.json`` and ``evaluation.md`` in
 ``--output_dir`` (and a prediction cache in ``predictions/`` there, so a
 second evaluation of the same files is quick). Exit status: 0 done, 2 bad
@@ -32,6 +36,7 @@ from fia_tf import distribute
 from fia_tf import evaluation
 from fia_tf import records
 from fia_tf.data import files
+from fia_tf.evaluation import defences
 from fia_tf.evaluation import tables
 from fia_tf.zoo import registry
 
@@ -40,8 +45,13 @@ _ORI = flags.DEFINE_string('ori_path', './dataset/images/',
 _ADV = flags.DEFINE_list(
     'adv_path', ['./adv/FIA/'], 'Adversarial directories (comma separated; '
     'NAME=DIR to name a set, else the path is its name).')
-_MODELS = flags.DEFINE_list('models', list(registry.PAPER_MODELS),
-                            'Target models (registry names).')
+_MODELS = flags.DEFINE_list(
+    'models', list(registry.PAPER_MODELS),
+    'Target models: registry names, each optionally behind input-'
+    'transformation defences as <model>+<defence>[+<defence>] (e.g. '
+    'inception_v3+jpeg75, efficientnet_lite2+rp). Defences: '
+    f'{defences.known()}.')
+flags.DEFINE_alias('targets', 'models')
 _LABELS = flags.DEFINE_string(
     'labels', None, 'labels.txt or dev_dataset.csv (default: found in '
     'ori_path or its parent).')
@@ -80,8 +90,10 @@ def main(argv):
     raise ValueError('no target model given (--models)')
   checkpoint_dir = _SHARED['checkpoint_dir'].value
   for name in models:
-    # Cheap, and the most likely problem: fail before reading any image.
-    registry.get_spec(name).find_checkpoint(checkpoint_dir)
+    # Cheap, and the most likely problems: fail before reading any image.
+    defences.check(name)
+    registry.get_spec(defences.base_name(name)).find_checkpoint(
+        checkpoint_dir)
   dirs = adversarial_dirs(_ADV.value)
   image_set = data.subset(data.image_set(_ORI.value, _LABELS.value),
                           _SHARED['max_images'].value)

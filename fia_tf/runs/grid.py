@@ -15,12 +15,17 @@ same path on the tiny zoo):
     "sources": [{"model": "vgg_16", "layer": "vgg_16/conv3/conv3_3/Relu",
                  "attack": {}}],     // per-source AttackConfig overrides
     "methods": ["MIM", "FIA", ...],
-    "targets": {"normal": [...], "defended": [...]},
+    "targets": {"normal": [...], "defended": [...]},  // names may carry
+                                     // defences: "vgg_16+jpeg75", "x+rp"
     "attack_batch_size": 10, "eval_batch_size": 50,
     "model_modules": [],             // plugins registering extra models
     "tiny_checkpoints": false,       // write tiny-zoo checkpoints first
     "root": null                     // base of relative paths
   }
+
+A target name may put the model behind input-transformation defences,
+``<model>+<defence>`` (:mod:`fia_tf.evaluation.defences`); the model's
+checkpoint is then the only one needed.
 
 Relative paths are resolved against ``root``: the config's own key, else
 the ``root`` argument of :func:`load` (the binary passes the repository),
@@ -46,6 +51,7 @@ from fia_tf import distribute
 from fia_tf import records
 from fia_tf.data import files
 from fia_tf.data import images as images_lib
+from fia_tf.evaluation import defences
 from fia_tf.evaluation import inputs as inputs_lib
 from fia_tf.evaluation import tables
 from fia_tf.evaluation import targets as targets_lib
@@ -214,13 +220,29 @@ def load(path, overrides=None, root=None, config_dir=None) -> Grid:
     if getattr(grid, key) < 1:
       raise ConfigError(f'{path}: {key} must be >= 1')
   plugins.import_model_modules(grid.model_modules)
-  for name in [s.model for s in sources] + grid.all_targets:
+  for name in grid.all_targets:
+    try:
+      defences.check(name)
+    except ValueError as e:
+      raise ConfigError(f'{path}: {e}') from None
+  for name in [s.model for s in sources] + models_of(grid.all_targets):
     try:
       registry.get_spec(name)
     except KeyError as e:
       raise ConfigError(f'{path}: {e.args[0]}') from None
   grid.attack_sets()  # validates every method and setting
   return grid
+
+
+def models_of(targets):
+  """The registry models behind target names (defences stripped), in
+  order, each once."""
+  out = []
+  for name in targets:
+    model = defences.base_name(name)
+    if model not in out:
+      out.append(model)
+  return out
 
 
 def select(grid, sources=None, methods=None):
@@ -245,7 +267,7 @@ def check_checkpoints(grid, checkpoint_dir=None):
   """Raises the zoo's CheckpointNotFoundError for the first missing model,
   before any work; returns the names of all models needed."""
   needed = []
-  for name in [s.model for s in grid.sources] + grid.all_targets:
+  for name in [s.model for s in grid.sources] + models_of(grid.all_targets):
     if name not in needed:
       needed.append(name)
   for name in needed:
@@ -378,7 +400,8 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
   if grid.tiny_checkpoints:
     from fia_tf.zoo import tiny  # pylint: disable=import-outside-toplevel
     checkpoint_dir = checkpoint_dir or output_dir / 'checkpoints'
-    wanted = {s.model for s in grid.sources} | set(grid.all_targets)
+    wanted = {s.model for s in grid.sources} | set(
+        models_of(grid.all_targets))
     tiny.write_tiny_checkpoints(
         checkpoint_dir, names=[n for n in tiny.TINY_MODELS if n in wanted])
   check_checkpoints(grid, checkpoint_dir)
@@ -391,9 +414,9 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
   if not evaluate:
     return None
   sets = grid.attack_sets()
-  targets = [targets_lib.RegistryTarget(name, checkpoint_dir,
-                                        strategy=strategy,
-                                        batch_size=grid.eval_batch_size)
+  targets = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
+                                   strategy=strategy,
+                                   batch_size=grid.eval_batch_size)
              for name in grid.all_targets]
   targets_by_group = {g: [t for t in targets if grid.group_of(t.name) == g]
                       for g in GROUPS}
