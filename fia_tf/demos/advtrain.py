@@ -201,8 +201,7 @@ def adversarial_pipeline(layer, dataset):
   default ids), so a batch gets the same adversarial images here as from a
   direct call of the layer.
   """
-  return dataset.map(lambda x, y: (x, layer(x, y, training=True), y),
-                     deterministic=True)
+  return dataset.map(lambda x, y: (x, layer(x, y, training=True), y))
 
 
 def _loss():
@@ -261,7 +260,9 @@ def fine_tune(config, variant, train, log=print):
             config.batch_size)
     dataset = adversarial_pipeline(layer, dataset).map(
         lambda x, adv, y: ((x, adv), (y, y))).prefetch(1)
-    history = trainer.fit(dataset, epochs=config.epochs, verbose=0)
+    # The pipeline shuffles (seeded); Keras cannot shuffle a dataset.
+    history = trainer.fit(dataset, epochs=config.epochs, shuffle=False,
+                          verbose=0)
   else:
     # The layer attacks the model being trained, at its current weights.
     layer = attack_layer(model, config, method, training_only=True)
@@ -280,6 +281,18 @@ def fine_tune(config, variant, train, log=print):
     log(f'fine-tuned {config.model} ({variant}): loss per epoch '
         + ', '.join(f'{v:.4f}' for v in losses) + f', {seconds:.1f} s')
   return model, {'loss': losses, 'seconds': seconds}
+
+
+def column_title(column):
+  """A variant's label in figures."""
+  method = variant_method(column)
+  if column == BASE:
+    return 'base (committed)'
+  if method is None:
+    return 'fine-tuned, clean'
+  if column.startswith(TFDATA):
+    return f'{method} in tf.data\n(frozen source)'
+  return f'{method} in fit'
 
 
 def _target_name(config, column):
@@ -363,7 +376,8 @@ def write_figure(path, config, means, clean):
   """Heatmaps: methods (mean over sources) x variants, changed and wrong
   among clean-correct."""
   columns = config.columns()
-  labels = [f'{c}\nclean {100 * clean[c]:.1f}%' for c in columns]
+  labels = [f'{column_title(c)}\nclean acc. {100 * clean[c]:.1f}%'
+            for c in columns]
   panels = []
   for metric, _, title in (METRICS[0], METRICS[2]):
     values = np.array([[100 * means[metric][c][m] for c in columns]
