@@ -27,7 +27,8 @@ CPU_DEVICES_HELP = ('Split the CPU into this many logical devices (0: no '
 _SHARED = {
     'output_dir': (flags.DEFINE_string, None, 'Output directory.', {}),
     'max_images': (flags.DEFINE_integer, 0,
-                   'Only the first N images (0: all).', {'lower_bound': 0}),
+                   'Only the first N images in id order (0: all; negative '
+                   'values are refused).', {'lower_bound': 0}),
     'memory_budget_mib': (
         flags.DEFINE_float, None,
         'Activation memory per replica for the copies an objective '
