@@ -372,7 +372,8 @@ class Attack:
           tf.debugging.assert_less_equal(
               images, PIXEL_MAX, message='images must be pixels in [0, 255]'),
           tf.debugging.assert_greater_equal(
-              labels, 0, message=f'labels must be in [0, {self.num_classes})'),
+              labels, tf.constant(0, labels.dtype),
+              message=f'labels must be in [0, {self.num_classes})'),
       ]
       if labels.dtype.max >= self.num_classes:
         # (a narrower dtype cannot hold an out-of-range class at all)

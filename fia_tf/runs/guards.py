@@ -62,8 +62,14 @@ def check_output_dir(output_dir, inputs, *, inputs_inside_ok=False):
       not be or lie inside an input.
 
   Raises:
-    OverlapError: naming both directories, before anything is written.
+    OverlapError: naming both directories, before anything is written (or
+      when ``output_dir`` is an existing file).
   """
+  if pathlib.Path(output_dir).exists() and not pathlib.Path(
+      output_dir).is_dir():
+    raise OverlapError(f'output directory {str(output_dir)!r} is a file, not '
+                       'a directory: choose a directory (it is created if '
+                       'missing)')
   pairs = (inputs.items() if isinstance(inputs, dict) else
            [('input directory', d) for d in inputs])
   out = _resolved(output_dir)
