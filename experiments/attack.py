@@ -89,19 +89,9 @@ _SHARED = cli.flags.define(
     output_dir=(None, 'Output directory (default: ./adv/<model>/<method>).'))
 
 
-# AttackConfig field -> the flag that sets it, so that errors name the flag.
-FLAG_OF = {'method': 'attack_method', 'eps': 'max_epsilon', 'alpha': 'alpha',
-           'num_iter': 'num_iter', 'momentum': 'momentum', 'ens': 'ens',
-           'keep_prob': 'probb', 'image_resize': 'image_resize',
-           'di_prob': 'prob', 'tkern_size': 'Tkern_size',
-           'amplification_factor': 'amplification_factor', 'gamma': 'gamma',
-           'pkern_size': 'Pkern_size', 'seed': 'seed',
-           'micro_batch': 'batch_size', 'memory_budget': 'memory_budget_mib'}
-
-
 def attack_config():
   """The AttackConfig of the flags (ValueError names the bad flag)."""
-  with cli.flag_names(FLAG_OF):
+  with cli.flag_names(cli.flags.ATTACK_FLAGS):
     return _attack_config()
 
 
@@ -141,7 +131,7 @@ def main(argv):
   with strategy.scope() if strategy else contextlib.nullcontext():
     source = spec.source_model(checkpoint_dir=_SHARED['checkpoint_dir'].value,
                                feature_layer=_LAYER.value)
-  with cli.flag_names(FLAG_OF):
+  with cli.flag_names(cli.flags.ATTACK_FLAGS):
     attack = fia_tf.Attack(source, config, strategy=strategy)
   replicas = strategy.num_replicas_in_sync if strategy else 1
   summary = runs.attack_directory(

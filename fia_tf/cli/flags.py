@@ -58,6 +58,18 @@ _SHARED = {
 }
 NAMES = tuple(_SHARED)
 
+# AttackConfig field -> the flag of experiments/attack.py (the original's
+# names) that sets it, so that an error names what the user typed
+# (errors.flag_names).
+ATTACK_FLAGS = {
+    'method': 'attack_method', 'eps': 'max_epsilon', 'alpha': 'alpha',
+    'num_iter': 'num_iter', 'momentum': 'momentum', 'ens': 'ens',
+    'keep_prob': 'probb', 'image_resize': 'image_resize', 'di_prob': 'prob',
+    'tkern_size': 'Tkern_size',
+    'amplification_factor': 'amplification_factor', 'gamma': 'gamma',
+    'pkern_size': 'Pkern_size', 'seed': 'seed', 'micro_batch': 'batch_size',
+    'memory_budget': 'memory_budget_mib'}
+
 
 def define(*names, **defaults):
   """Defines shared flags in the calling binary's module.

@@ -20,6 +20,7 @@ import pytest
 import tensorflow as tf
 
 import fia_tf
+from fia_tf import cli
 from fia_tf import data
 from fia_tf import runs
 from fia_tf.attacks import parts
@@ -331,10 +332,28 @@ def _attack_args(image_dir, out, checkpoints, *extra):
           f'--output_dir={out}', f'--checkpoint_dir={checkpoints}', *extra]
 
 
+@pytest.mark.parametrize('settings, message', [
+    ({'eps': -1.0}, '--max_epsilon must be >= 0.0, got -1.0'),
+    ({'di_prob': 2.0}, '--prob must be <= 1.0, got 2.0'),
+    ({'keep_prob': 0.0}, '--probb must be > 0.0, got 0.0'),
+    ({'pkern_size': 4}, '--Pkern_size must be odd, got 4'),
+    ({'tkern_size': 0}, '--Tkern_size must be >= 1, got 0'),
+])
+def test_setting_errors_name_the_flag(settings, message):
+  """Item 12: the binary's mapping, in-process (the binary is below)."""
+  with pytest.raises(ValueError) as caught:
+    with cli.flag_names(cli.flags.ATTACK_FLAGS):
+      fia_tf.AttackConfig(**settings)
+  assert str(caught.value) == message
+  # Outside the mapping the library keeps its own field names.
+  with pytest.raises(ValueError, match=f'^{next(iter(settings))} must'):
+    fia_tf.AttackConfig(**settings)
+
+
 @pytest.mark.cli
 def test_cli_usage_errors_exit_2_and_name_what_the_user_typed(
     image_dir, tmp_path, tiny_checkpoints):
-  """Items 2, 5 and 12: exit 2, the flag's name, file vs directory."""
+  """Items 2 and 12: exit 2, the flag's name, file vs directory."""
   out = tmp_path / 'o'
   a_file = tmp_path / 'labels.txt'
   link = tmp_path / 'link'
@@ -343,9 +362,6 @@ def test_cli_usage_errors_exit_2_and_name_what_the_user_typed(
   cases = [
       (base('--max_epsilon=-1'), ['--max_epsilon must be >= 0.0, got -1.0'],
        ['eps must']),
-      (base('--prob=2'), ['--prob must be <= 1.0, got 2.0'], ['di_prob']),
-      (base('--probb=0'), ['--probb must be > 0.0, got 0.0'], ['keep_prob']),
-      (base('--max_images=-1'), ['--max_images'], []),
       (base(f'--input_dir={a_file}'),
        [f"image directory '{a_file}' is a file, not a directory"],
        ['does not exist']),
