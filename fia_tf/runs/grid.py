@@ -378,15 +378,6 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
   if max_images is not None and max_images < 0:
     raise ValueError(f'max_images must be >= 0 (0 or None: all), got '
                      f'{max_images}')
-  with (guards.output_lock(output_dir) if distribute.is_chief(strategy)
-        else contextlib.nullcontext()):
-    return _run_locked(grid, output_dir, checkpoint_dir, max_images,
-                       jit_compile, progress_every, evaluate, strategy)
-
-
-def _run_locked(grid, output_dir, checkpoint_dir, max_images, jit_compile,
-                progress_every, evaluate, strategy):
-  """:func:`run` once the output directory is checked and locked."""
   start = time.monotonic()
   if grid.tiny_checkpoints:
     from fia_tf.zoo import tiny  # pylint: disable=import-outside-toplevel
@@ -399,6 +390,17 @@ def _run_locked(grid, output_dir, checkpoint_dir, max_images, jit_compile,
       images_lib.image_set(grid.input_dir, grid.labels), max_images)
   logging.info('%d images from %s (%s)', len(image_set),
                image_set.directory, image_set.id_rule)
+  # Locked after the cheap checks, so a refused run creates nothing.
+  with (guards.output_lock(output_dir) if distribute.is_chief(strategy)
+        else contextlib.nullcontext()):
+    return _run_locked(grid, image_set, output_dir, checkpoint_dir,
+                       jit_compile, progress_every, evaluate, strategy, start,
+                       max_images)
+
+
+def _run_locked(grid, image_set, output_dir, checkpoint_dir, jit_compile,
+                progress_every, evaluate, strategy, start, max_images):
+  """:func:`run` once the inputs are checked and the output is locked."""
   dirs = run_attacks(grid, image_set, output_dir, checkpoint_dir,
                      jit_compile, progress_every, strategy)
   if not evaluate:
