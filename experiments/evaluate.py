@@ -14,8 +14,9 @@ all directories.
 
 Writes ``evaluation.csv``, ``evaluation.json`` and ``evaluation.md`` in
 ``--output_dir`` (and a prediction cache in ``predictions/`` there, so a
-second evaluation of the same files is quick). Exit status: 0 done, 2 bad
-input, 3 checkpoint problem, 130 interrupted.
+second evaluation of the same files is quick). Exit
+status: 0 done, 1 run failed (NaN/inf, full disk, output directory in
+use; docs/cli.md), 2 bad input, 3 checkpoint problem, 130 interrupted.
 """
 
 import contextlib
