@@ -377,8 +377,16 @@ def test_cli_usage_errors_exit_2_and_name_what_the_user_typed(
       (base(f'--output_dir={link}', '--overwrite'),
        [f"output directory '{link}' is the input directory"], []),
   ]
+  calls = [('attack.py', args, None) for args, *_ in cases]
+  # evaluate.py writes its report and prediction cache into --output_dir.
+  evaluate = [TINY, '--models=tiny_vgg', f'--ori_path={image_dir}',
+              f'--adv_path={image_dir}', f'--output_dir={image_dir / "eval"}',
+              f'--checkpoint_dir={tiny_checkpoints}']
+  cases.append((evaluate, [f"output directory '{image_dir / 'eval'}' lies "
+                           'inside the adversarial directory'], []))
+  calls.append(('evaluate.py', evaluate, None))
   before = _snapshot(tmp_path)
-  results = run_all([('attack.py', args, None) for args, *_ in cases])
+  results = run_all(calls)
   for (args, wanted, unwanted), (code, _, stderr) in zip(cases, results):
     assert code == 2, (args[-1], stderr[-2000:])
     assert 'Traceback' not in stderr, (args[-1], stderr[-2000:])
