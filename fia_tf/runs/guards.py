@@ -22,20 +22,11 @@ import fcntl
 import os
 import pathlib
 
+from fia_tf.faults import NonFiniteError  # pylint: disable=unused-import
+from fia_tf.faults import OutputLockedError
+from fia_tf.faults import RunError  # pylint: disable=unused-import
+
 LOCK_FILE = '.fia_tf.lock'
-
-
-class RunError(RuntimeError):
-  """A run that cannot produce correct output; it is never marked
-  complete."""
-
-
-class OutputLockedError(RunError):
-  """Another process holds the output directory's lock."""
-
-
-class NonFiniteError(RunError):
-  """A model produced NaN or infinite logits, gradients or images."""
 
 
 class OverlapError(ValueError):

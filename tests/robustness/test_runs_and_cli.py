@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -36,6 +37,7 @@ from tests.helpers.binaries import command
 from tests.helpers.binaries import environment
 from tests.helpers.binaries import run
 from tests.helpers.binaries import run_all
+from tests.helpers import models
 from tests.helpers.paths import CONFIGS
 from tests.helpers.paths import IMAGES
 from tests.helpers.paths import LABELS
@@ -144,6 +146,18 @@ def test_non_finite_model_stops_the_run_and_writes_nothing(
   assert not list(out.glob('*.png'))
   assert not runs.is_complete(out)
   assert runs.read_run(out)['status'] == 'failed'
+
+
+def test_non_finite_target_stops_the_evaluation():
+  """Item 3: an evaluation target with NaN logits is no prediction of 0."""
+  model = models.tiny_cnn(size=16, classes=10)
+  target = fia_tf.evaluation.KerasTarget(model, name='nan_net', batch_size=2)
+  images = np.full((3, 16, 16, 3), 100, np.float32)
+  assert target.predict(images).shape == (3,)
+  _poison_last_layer(types.SimpleNamespace(model=model))
+  with pytest.raises(RuntimeError, match='target nan_net gave non-finite '
+                     r'\(NaN or inf\) logits for 3 of 3 images'):
+    target.predict(images)
 
 
 # -- 4. labels and ids are range-checked on their own dtype ------------------
