@@ -84,7 +84,7 @@ _OVERWRITE = flags.DEFINE_bool(
     'settings in output_dir.')
 _SHARED = cli.flags.define(
     'output_dir', 'seed', 'xla', 'checkpoint_dir', 'model_module',
-    'max_images', 'progress_every', 'strategy', 'cpu_devices',
+    'max_images', 'max_pixels', 'progress_every', 'strategy', 'cpu_devices',
     'memory_budget_mib',
     output_dir=(None, 'Output directory (default: ./adv/<model>/<method>).'))
 
@@ -141,7 +141,8 @@ def main(argv):
       overwrite=_OVERWRITE.value,
       checkpoint=spec.find_checkpoint(_SHARED['checkpoint_dir'].value)[0],
       progress_every=_SHARED['progress_every'].value,
-      extra={'flags': cli.flags.key_flags()})
+      extra={'flags': cli.flags.key_flags()},
+      max_pixels=_SHARED['max_pixels'].value)
   print(f'{summary.written} written, {summary.resumed} already done, '
         f'{len(summary.skipped)} skipped -> {output_dir}')
   for name, reason in summary.skipped:

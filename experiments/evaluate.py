@@ -12,6 +12,10 @@ images through the same resize -> 8-bit -> resize path as the adversarial
 ones, so resize-induced flips are visible. Each model is loaded once for
 all directories.
 
+A target may sit behind input-transformation defences, written
+``<model>+<defence>`` (``--models=efficientnet_lite1+jpeg75,vgg_16+rp``;
+the names are in the flag's help, see ``--helpfull``).
+
 Writes ``evaluation.csv``, ``evaluation.json`` and ``evaluation.md`` in
 ``--output_dir`` (and a prediction cache in ``predictions/`` there, so a
 second evaluation of the same files is quick). Exit
@@ -35,6 +39,7 @@ from fia_tf import evaluation
 from fia_tf import records
 from fia_tf import runs
 from fia_tf.data import files
+from fia_tf.evaluation import defences
 from fia_tf.evaluation import tables
 from fia_tf.zoo import registry
 
@@ -43,8 +48,13 @@ _ORI = flags.DEFINE_string('ori_path', './dataset/images/',
 _ADV = flags.DEFINE_list(
     'adv_path', ['./adv/FIA/'], 'Adversarial directories (comma separated; '
     'NAME=DIR to name a set, else the path is its name).')
-_MODELS = flags.DEFINE_list('models', list(registry.PAPER_MODELS),
-                            'Target models (registry names).')
+_MODELS = flags.DEFINE_list(
+    'models', list(registry.PAPER_MODELS),
+    'Target models: registry names, each optionally behind input-'
+    'transformation defences as <model>+<defence>[+<defence>] (e.g. '
+    'inception_v3+jpeg75, efficientnet_lite2+rp). Defences: '
+    f'{defences.known()}.')
+flags.DEFINE_alias('targets', 'models')
 _LABELS = flags.DEFINE_string(
     'labels', None, 'labels.txt or dev_dataset.csv (default: found in '
     'ori_path or its parent).')
@@ -55,7 +65,7 @@ _CONTROL = flags.DEFINE_bool('control', True,
 _CACHE = flags.DEFINE_bool('cache', True, 'Cache predictions per file.')
 _SHARED = cli.flags.define(
     'output_dir', 'checkpoint_dir', 'model_module', 'max_images',
-    'progress_every', 'strategy', 'cpu_devices',
+    'max_pixels', 'progress_every', 'strategy', 'cpu_devices',
     output_dir='./results/evaluate')
 
 
@@ -85,8 +95,10 @@ def main(argv):
     raise ValueError('no target model given (--models)')
   checkpoint_dir = _SHARED['checkpoint_dir'].value
   for name in models:
-    # Cheap, and the most likely problem: fail before reading any image.
-    registry.get_spec(name).find_checkpoint(checkpoint_dir)
+    # Cheap, and the most likely problems: fail before reading any image.
+    defences.check(name)
+    registry.get_spec(defences.base_name(name)).find_checkpoint(
+        checkpoint_dir)
   dirs = adversarial_dirs(_ADV.value)
   image_set = data.subset(data.image_set(_ORI.value, _LABELS.value),
                           _SHARED['max_images'].value)
@@ -114,7 +126,8 @@ def _evaluate(image_set, dirs, models, checkpoint_dir, output_dir, strategy):
       batch_size=_BATCH.value,
       cache_dir=output_dir / 'predictions' if _CACHE.value else None,
       control=_CONTROL.value,
-      progress_every=_SHARED['progress_every'].value, strategy=strategy)
+      progress_every=_SHARED['progress_every'].value, strategy=strategy,
+      max_pixels=_SHARED['max_pixels'].value)
   markdown = tables.rows_markdown(rows)
   if not distribute.is_chief(strategy):
     return 0

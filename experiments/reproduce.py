@@ -52,7 +52,8 @@ _METHODS = flags.DEFINE_list('methods', None, 'Only these methods.')
 _ATTACK_ONLY = flags.DEFINE_bool('attack_only', False,
                                  'Run the attacks, skip the evaluation.')
 _SHARED = cli.flags.define(
-    'output_dir', 'checkpoint_dir', 'max_images', 'xla', 'model_module',
+    'output_dir', 'checkpoint_dir', 'max_images', 'max_pixels', 'xla',
+    'model_module',
     'progress_every', 'strategy', 'cpu_devices', 'memory_budget_mib',
     output_dir=(None, 'Results directory (default: results/<config name>).'),
     progress_every=30.0)
@@ -78,7 +79,8 @@ def main(argv):
       max_images=_SHARED['max_images'].value or None,
       jit_compile=cli.xla_setting(_SHARED['xla'].value),
       progress_every=_SHARED['progress_every'].value,
-      evaluate=not _ATTACK_ONLY.value, strategy=strategy)
+      evaluate=not _ATTACK_ONLY.value, strategy=strategy,
+      max_pixels=_SHARED['max_pixels'].value)
   if out is not None:
     print(tables.to_markdown(out['success_changed']))
     print(f'results in {output_dir}/results.md')

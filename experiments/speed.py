@@ -2,8 +2,8 @@
 
 For the slim-zoo nets with random weights (their FIA layers are the
 paper's), times FIA (N = 30, T = 10) with its default vectorised passes and
-with the per-mask loop, MIM and FIA+PIDIM, and for FIA the roofline
-(:mod:`fia_tf.perf.roofline`). Each (model, batch, XLA setting) runs in a fresh
+with the per-mask loop, MIM, FIA+PIDIM, BFA and P2FA, and for FIA, BFA and
+P2FA their rooflines (:mod:`fia_tf.perf.roofline`). Each (model, batch, XLA setting) runs in a fresh
 child process, so its peak RSS is its own. One JSON line per measurement goes
 to stdout (and is appended to ``--output``); progress and a final Markdown
 table go to stderr.
@@ -35,8 +35,9 @@ _XLA = flags.DEFINE_multi_enum('xla', ['off', 'on'], ['off', 'on'],
 _XLA_MAX_BATCH = flags.DEFINE_integer(
     'xla_max_batch', 4, 'Measure XLA on only at batches up to this (XLA on '
     'is ~2.5x slower on CPUs); negative: at every batch.')
-_METHODS = flags.DEFINE_list('methods', list(roofline.METHODS),
-                             'Attack methods; FIA also gets its roofline.')
+_METHODS = flags.DEFINE_list(
+    'methods', list(roofline.METHODS) + list(roofline.CHAIN_METHODS),
+    'Attack methods; FIA, BFA and P2FA also get their rooflines.')
 _REPEATS = flags.DEFINE_integer('repeats', 2,
                                 'Timed calls after a warm-up; best kept.')
 _ENS = flags.DEFINE_integer('ens', 30, 'FIA masked copies N.')

@@ -90,6 +90,7 @@ class Network:
     self._mask_batch = mask_batch
     self._layer_name = layer_name
     self.feature_model = self.features_and_logits = self.layer_name = None
+    self.suffix_model = None
 
   def use_features(self):
     """Builds the feature sub-models (once).
@@ -103,6 +104,22 @@ class Network:
           source_lib.feature_models(self.source, self._layer_name))
       self.layer_name = self.feature_model.outputs[0].name
 
+  def use_suffix(self):
+    """Builds the feature sub-models and the suffix model (once).
+
+    The suffix maps the feature layer's output to the logits
+    (:func:`fia_tf.attacks.source.suffix_model`), for objectives that run
+    the rest of the network on a modified feature map.
+
+    Raises:
+      ValueError: for an unknown layer, or one the rest of the network
+        does not depend on alone (a layer inside a residual block).
+    """
+    self.use_features()
+    if self.suffix_model is None:
+      self.suffix_model = source_lib.suffix_model(self.source,
+                                                  self._layer_name)
+
   # -- forward passes --------------------------------------------------------
 
   def preprocess(self, pixels):
@@ -114,6 +131,10 @@ class Network:
 
   def features(self, model_input):
     return self.feature_model(model_input, training=False)
+
+  def logits_of_features(self, features):
+    """Logits from a feature map, by the suffix (:meth:`use_suffix`)."""
+    return self.suffix_model(features, training=False)
 
   # -- gradients -------------------------------------------------------------
 

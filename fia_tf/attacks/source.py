@@ -102,3 +102,40 @@ def feature_models(source, layer_name=None):
   both = keras.Model(inputs, [layer.output, source.model.outputs[0]],
                      name=f'{layer.name}_and_logits')
   return prefix, both
+
+
+def suffix_model(source, layer_name=None):
+  """The network after the feature layer: features -> logits.
+
+  Objectives that change the feature map and run the rest of the network on
+  it (ILPD) need it. It exists when the layer's output alone determines the
+  logits: after a ResNet block's output (its ``add`` or the ReLU after it),
+  an Inception ``Mixed`` concat, or any layer of a plain chain (VGG). Inside
+  a residual block, the rest of the network also reads the block's shortcut,
+  computed before the layer, and there is no such model.
+
+  Args:
+    source: a :class:`SourceModel`.
+    layer_name: the feature layer (default: ``source.feature_layer``).
+
+  Returns:
+    A Keras model mapping the layer's output to the logits.
+
+  Raises:
+    ValueError: when the layer names no layer, or when the network after it
+      needs tensors computed before it (the message says which layers do
+      work).
+  """
+  layer = source.layer(layer_name)
+  try:
+    return keras.Model(layer.output, source.model.outputs[0],
+                       name=f'{layer.name}_suffix')
+  except ValueError as error:
+    raise ValueError(
+        f'{source.name}: the network after layer {layer.name!r} also reads '
+        'tensors computed before it (a skip connection around the layer), '
+        'so it cannot be run from that layer\'s output alone. Pick a layer '
+        'whose output is all the rest of the network sees: a residual '
+        'block\'s output (its add / the ReLU after it), an Inception Mixed '
+        f'concat, or any layer of a plain chain. Keras said: {error}'
+    ) from None

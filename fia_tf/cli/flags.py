@@ -3,7 +3,7 @@
 A binary asks for the shared flags it takes with :func:`define`; each is
 defined in the binary's own module, so ``run.json`` records it with the
 binary's other flags. One spelling per concept: ``--output_dir``,
-``--max_images``, ``--memory_budget_mib`` (a float), ``--strategy`` and
+``--max_images``, ``--max_pixels``, ``--memory_budget_mib`` (a float), ``--strategy`` and
 ``--cpu_devices``, ``--seed``, ``--checkpoint_dir``, ``--model_module``,
 ``--progress_every``, ``--xla``.
 """
@@ -13,6 +13,7 @@ import sys
 from absl import flags
 
 from fia_tf import distribute
+from fia_tf.data import images
 from fia_tf.zoo import plugins
 
 STRATEGY_HELP = (
@@ -29,6 +30,11 @@ _SHARED = {
     'max_images': (flags.DEFINE_integer, 0,
                    'Only the first N images in id order (0: all; negative '
                    'values are refused).', {'lower_bound': 0}),
+    'max_pixels': (
+        flags.DEFINE_integer, images.DEFAULT_MAX_PIXELS,
+        'Largest width x height of an input image read (0: no limit); '
+        'larger images are skipped by name, checked on the file header '
+        'before decoding.', {'lower_bound': 0}),
     'memory_budget_mib': (
         flags.DEFINE_float, None,
         'Activation memory per replica for the copies an objective '

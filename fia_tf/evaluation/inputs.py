@@ -83,14 +83,17 @@ class DirectoryInputs:
     directories: ``{set name: directory}``.
     batch_size: images read per model call.
     cache_dir: optional per-file prediction cache.
+    max_pixels: largest width x height read; larger files are skipped.
   """
 
-  def __init__(self, image_set, directories, batch_size=50, cache_dir=None):
+  def __init__(self, image_set, directories, batch_size=50, cache_dir=None,
+               max_pixels=images_lib.DEFAULT_MAX_PIXELS):
     self.image_set = image_set
     self.entries = image_set.entries
     self.truth = np.array([e.label for e in self.entries], np.int64)
     self.directories = dict(directories)
     self.batch_size, self.cache_dir = batch_size, cache_dir
+    self.max_pixels = max_pixels
     self.output_names = [e.output_name for e in self.entries]
     self._sizes = {}
 
@@ -105,27 +108,28 @@ class DirectoryInputs:
     found = predictions_lib.predict_directory(
         target, self.image_set.directory, self.entries,
         batch_size=self.batch_size, cache_dir=self.cache_dir,
-        progress=progress)
+        progress=progress, max_pixels=self.max_pixels)
     return self._aligned(found.labels, [e.name for e in self.entries])
 
   def adversarial_size(self, set_name):
     if set_name not in self._sizes:
       self._sizes[set_name] = predictions_lib.image_size_of(
-          self.directories[set_name], self.output_names)
+          self.directories[set_name], self.output_names, self.max_pixels)
     return self._sizes[set_name]
 
   def predict(self, target, set_name, progress=None):
     found = predictions_lib.predict_directory(
         target, self.directories[set_name], self.entries,
         names=self.output_names, batch_size=self.batch_size,
-        cache_dir=self.cache_dir, progress=progress)
+        cache_dir=self.cache_dir, progress=progress,
+        max_pixels=self.max_pixels)
     return self._aligned(found.labels, self.output_names)
 
   def control(self, target, size, progress=None):
     found = predictions_lib.predict_directory(
         target, self.image_set.directory, self.entries, via_size=size,
         batch_size=self.batch_size, cache_dir=self.cache_dir,
-        progress=progress)
+        progress=progress, max_pixels=self.max_pixels)
     return self._aligned(found.labels, [e.name for e in self.entries])
 
   def describe(self, set_name):

@@ -65,7 +65,8 @@ class _Cache:
 
 
 def predict_directory(target, directory, entries, names=None, via_size=None,
-                      batch_size=50, cache_dir=None, progress=None):
+                      batch_size=50, cache_dir=None, progress=None,
+                      max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """Predicts every readable file of ``entries`` in ``directory``.
 
   Args:
@@ -78,6 +79,7 @@ def predict_directory(target, directory, entries, names=None, via_size=None,
     batch_size: images read per model call.
     cache_dir: optional prediction cache directory.
     progress: optional :class:`fia_tf.progress.Progress` to advance.
+    max_pixels: largest width x height read; larger files are skipped.
 
   Returns:
     :class:`Predictions` keyed by the names used.
@@ -104,10 +106,11 @@ def predict_directory(target, directory, entries, names=None, via_size=None,
     batch_names = [n for _, n in chunk]
     if via_size is None:
       batch = images_lib.load_batch(directory, batch_entries, size,
-                                    names=batch_names)
+                                    names=batch_names, max_pixels=max_pixels)
     else:
       batch = images_lib.load_batch(directory, batch_entries, via_size,
-                                    round_pixels=True, names=batch_names)
+                                    round_pixels=True, names=batch_names,
+                                    max_pixels=max_pixels)
     skipped.extend(batch.skipped)
     by_entry = dict(zip(batch_entries, batch_names))
     for entry, label in zip(batch.entries, target.predict(batch.images)):
@@ -121,13 +124,14 @@ def predict_directory(target, directory, entries, names=None, via_size=None,
   return Predictions(labels, skipped)
 
 
-def image_size_of(directory, names):
+def image_size_of(directory, names,
+                  max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """Height of the first readable image among ``names`` (square assumed)."""
   for name in names:
     path = pathlib.Path(directory) / name
     if path.is_file():
       try:
-        pixels, _ = images_lib.read_image(path)
+        pixels, _ = images_lib.read_image(path, max_pixels)
       except images_lib.ImageReadError:
         continue
       return int(pixels.shape[0])

@@ -196,6 +196,9 @@ def as_target(value, **kwargs):
   """A :class:`Target` for a registry name, a Keras model, a
   :class:`fia_tf.SourceModel` or a target (returned as is).
 
+  A name may carry input-transformation defences,
+  ``'efficientnet_lite1+jpeg75'`` (:mod:`fia_tf.evaluation.defences`).
+
   ``kwargs`` go to the target's constructor (``checkpoint_dir``,
   ``strategy``, ``batch_size`` for names; ``name``, ``label_offset``, ...
   for models).
@@ -203,6 +206,12 @@ def as_target(value, **kwargs):
   if isinstance(value, Target):
     return value
   if isinstance(value, str):
+    if '+' in value:
+      # A defended target, <model>+<defence>...: see fia_tf.evaluation.defences.
+      from fia_tf.evaluation import defences  # pylint: disable=import-outside-toplevel
+      model, _ = defences.split(value)
+      made = defences.check(value)
+      return defences.DefendedTarget(RegistryTarget(model, **kwargs), made)
     return RegistryTarget(value, **kwargs)
   if isinstance(value, source_lib.SourceModel):
     kwargs.setdefault('name', value.name)

@@ -30,6 +30,7 @@ from fia_tf.attacks import config as config_lib
 from fia_tf.attacks import engine
 from fia_tf.attacks import methods as methods_lib
 from fia_tf.attacks import parts as parts_lib
+from fia_tf.data import images as images_lib
 from fia_tf.evaluation import inputs as inputs_lib
 from fia_tf.evaluation import metrics
 
@@ -224,7 +225,9 @@ def evaluate(inputs, targets, sets, *, control=True, progress_every=10.0,
           f'{set_name} on {target.name}: n={row["n"]}, clean accuracy '
           f'{100 * row["clean_accuracy"]:.1f}%, success '
           f'{100 * row["success_changed"]:.1f}% (changed) / '
-          f'{100 * row["success_wrong"]:.1f}% (wrong), control '
+          f'{100 * row["success_wrong"]:.1f}% (wrong) / '
+          f'{100 * row["success_correct"]:.1f}% among the '
+          f'n={row["n_correct"]} clean-correct, control '
           f'{100 * row.get("control_changed", float("nan")):.1f}%')
     target.release()
     gc.collect()
@@ -323,7 +326,8 @@ def select(rows, **fields) -> Sequence[dict]:
 
 def evaluate_directories(image_set, directories, models, *, checkpoint_dir=None,
                          batch_size=50, cache_dir=None, control=True,
-                         progress_every=10.0, strategy=None, log=None):
+                         progress_every=10.0, strategy=None, log=None,
+                         max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """Evaluates adversarial directories on targets (``evaluate.py``).
 
   Args:
@@ -340,6 +344,8 @@ def evaluate_directories(image_set, directories, models, *, checkpoint_dir=None,
     progress_every: seconds between progress lines.
     strategy: optional :class:`tf.distribute.Strategy` (registry targets).
     log: line logger.
+    max_pixels: largest width x height of an image read (0 or ``None``: no
+      limit); larger files are counted as missing, like unreadable ones.
 
   Returns:
     The rows of :func:`evaluate`.
@@ -366,6 +372,7 @@ def evaluate_directories(image_set, directories, models, *, checkpoint_dir=None,
       sets.setdefault(target.name, []).append(set_name)
   inputs = inputs_lib.DirectoryInputs(image_set, directories,
                                       batch_size=batch_size,
-                                      cache_dir=cache_dir)
+                                      cache_dir=cache_dir,
+                                      max_pixels=max_pixels)
   return evaluate(inputs, list(made.values()), sets, control=control,
                   progress_every=progress_every, log=log)

@@ -14,6 +14,25 @@ cost of a pass of that size, so the padding copies of the last pass count
 against the attack, not the roofline. ``attack / roofline`` near 1 means the
 engine adds little around the network.
 
+The attacks of the FIA family that do other work have their own rooflines
+(:func:`roofline` picks by objective, for the plain method without DI, TI
+or PI):
+
+* DANAA walks its ``N``-point path one pass of the batch at a time, each a
+  forward pass with a backward pass to the input (both gradients come from
+  it), then one forward pass of the path's end to the layer::
+
+    roofline = N * t_input(B) + t_forward_prefix(B) + T * t_prefix(B)
+
+* ILPD runs, every iteration, the noised clean images to the layer (no
+  gradient) and the whole network with a backward pass to the input::
+
+    roofline = T * (t_forward_prefix(B) + t_input(B))
+
+* BFA and P2FA build their copies as a chain (each from the one before),
+  so each of the chain's passes holds the whole batch; their roofline is
+  :func:`chain_roofline`.
+
 :func:`measure` times FIA (the default, memory-budgeted "vectorised" passes
 and, for comparison, the per-mask loop: N passes of B images), MIM and
 FIA+PIDIM on one batch and returns one record per measurement, with the
@@ -36,13 +55,21 @@ from fia_tf import records
 from fia_tf.attacks import config as config_lib
 from fia_tf.attacks import engine as attack_lib
 from fia_tf.attacks import methods as methods_lib
+from fia_tf.attacks.objectives import bfa as bfa_lib
 
-METHODS = ('FIA', 'MIM', 'FIA+PIDIM')
+METHODS = ('FIA', 'MIM', 'FIA+PIDIM', 'DANAA', 'ILPD')
+#: Attacks whose roofline is :func:`chain_roofline` (``make bench`` adds them).
+CHAIN_METHODS = ('BFA', 'P2FA')
+CHAIN = 'chain'
 ZOO_MODELS = ('vgg_16', 'inception_v3', 'resnet_v1_50')
 VECTORISED = 'vectorised'
 PER_MASK = 'per_mask'
 
 _PLAIN_FIA = methods_lib.Parts(objective='fia')
+_PLAIN_DANAA = methods_lib.Parts(objective='danaa')
+_PLAIN_ILPD = methods_lib.Parts(objective='ilpd')
+_PLAIN_CHAIN = (methods_lib.Parts(objective='bfa'),
+                methods_lib.Parts(objective='p2fa'))
 _PAGE_BYTES = os.sysconf('SC_PAGE_SIZE')
 
 
@@ -192,9 +219,15 @@ def zoo_source(name):
 
 
 def layout_record(attack, batch):
-  """FIA's pass layout for ``batch`` images as a JSON-friendly dict."""
-  images_per_pass, masks_per_pass, blocks, mask_passes = attack.pass_layout(
-      batch)
+  """The copy passes' layout for ``batch`` images as a JSON-friendly dict.
+
+  FIA-like objectives use :meth:`fia_tf.Attack.pass_layout`; an objective
+  whose copies run in passes of its own (DANAA's path) says how with a
+  ``pass_layout(batch)`` method of the same form.
+  """
+  own = getattr(attack.objective, 'pass_layout', None)
+  layout = own(batch) if own is not None else attack.pass_layout(batch)
+  images_per_pass, masks_per_pass, blocks, mask_passes = layout
   return {
       'images_per_pass': images_per_pass,
       'masks_per_pass': masks_per_pass,
@@ -225,9 +258,18 @@ def roofline(attack, images, labels, repeats):
     of the batch) and ``pass_copies``.
   """
   cfg = attack.config
+  if cfg.parts == _PLAIN_DANAA and cfg.ens >= 1:
+    return _family_roofline(attack, images, labels, repeats,
+                            path_passes=cfg.ens, baseline_passes=1,
+                            iteration_prefix=True, iteration_clean=False)
+  if cfg.parts == _PLAIN_ILPD:
+    return _family_roofline(attack, images, labels, repeats, path_passes=0,
+                            baseline_passes=0, iteration_prefix=False,
+                            iteration_clean=True)
   if cfg.parts != _PLAIN_FIA or cfg.ens < 1:
-    raise ValueError('the roofline is defined for plain FIA with ens >= 1, '
-                     f'got {cfg.parts.name} with ens={cfg.ens}')
+    raise ValueError('the roofline is defined for plain FIA and DANAA with '
+                     f'ens >= 1 and plain ILPD, got {cfg.parts.name} with '
+                     f'ens={cfg.ens}')
   images = np.asarray(images, np.float32)
   labels = np.asarray(labels)
   batch = len(images)
@@ -268,6 +310,168 @@ def roofline(attack, images, labels, repeats):
              cfg.num_iter * t_prefix)
   return {'roofline_s': seconds, 'full_pass_s': t_full,
           'prefix_pass_s': t_prefix, 'pass_copies': pass_copies}
+
+
+def _family_roofline(attack, images, labels, repeats, *, path_passes,
+                     baseline_passes, iteration_prefix, iteration_clean):
+  """DANAA's and ILPD's rooflines (module doc), from three timed pieces.
+
+  ``t_input(B)``: the whole network forward and backward to the input,
+  with the feature map's gradient taken on the way (the original model's
+  layers, not the attack's split); ``t_forward_prefix(B)``: forward to the
+  layer, no gradient; ``t_prefix(B)``: forward to the layer, backward to
+  the input (FIA's iteration).
+
+  Returns:
+    The dict of :func:`roofline`; ``full_pass_s`` is ``t_input(B)``,
+    ``prefix_pass_s`` is ``t_prefix(B)`` and ``forward_prefix_s``
+    ``t_forward_prefix(B)``.
+  """
+  cfg = attack.config
+  images = np.asarray(images, np.float32)
+  labels = np.asarray(labels)
+  batch = len(images)
+  both, prefix = attack.features_and_logits, attack.feature_model
+  jit = attack.jit_compile
+  batch_input = tf.constant(attack.source.preprocess(images))
+  selector = tf.one_hot(labels, attack.num_classes)
+  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
+  weights = tf.constant(
+      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+
+  @tf.function(jit_compile=jit)
+  def input_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      features, logits = both(x, training=False)
+      target = tf.reduce_sum(tf.nn.softmax(logits) * selector)
+    return tape.gradient(target, [features, x])
+
+  @tf.function(jit_compile=jit)
+  def forward_prefix(x):
+    return prefix(x, training=False)
+
+  @tf.function(jit_compile=jit)
+  def prefix_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      target = tf.reduce_sum(prefix(x, training=False) * weights)
+    return tape.gradient(target, x)
+
+  t_input, _ = best_time(lambda: input_pass(batch_input), repeats)
+  t_forward, _ = best_time(lambda: forward_prefix(batch_input), repeats)
+  t_prefix, _ = best_time(lambda: prefix_pass(batch_input), repeats)
+  per_iteration = ((t_prefix if iteration_prefix else 0.0) +
+                   (t_forward + t_input if iteration_clean else 0.0))
+  seconds = (path_passes * t_input + baseline_passes * t_forward +
+             cfg.num_iter * per_iteration)
+  return {'roofline_s': seconds, 'full_pass_s': t_input,
+          'prefix_pass_s': t_prefix, 'forward_prefix_s': t_forward,
+          'pass_copies': batch}
+
+
+def _is_chain(attack):
+  """Whether the attack's objective aggregates along BFA's copy chain."""
+  return isinstance(attack.objective, bfa_lib.BlackBoxFeature)
+
+
+def chain_layout_record(attack, batch):
+  """BFA's / P2FA's passes for ``batch`` images (a JSON-friendly dict).
+
+  The chain cannot be split over copies, so each of its ``N + 1`` passes
+  holds the whole batch (``masks_per_pass`` 1).
+  """
+  copies = attack.objective.copies_per_image()
+  return {
+      'images_per_pass': batch, 'masks_per_pass': 1, 'image_blocks': 1,
+      'mask_passes': copies + 1, 'passes': copies + 1,
+      'copies_per_pass': batch, 'copies': batch * copies,
+  }
+
+
+def chain_roofline(attack, images, labels, repeats):
+  """The roofline of BFA and P2FA (plain, ``ens >= 1``).
+
+  BFA's preparation must run, at batch ``B``, ``N + 1`` forward passes
+  (the clean image and the copies ``x_1 .. x_N``), ``N`` backward passes to
+  the input (the cross-entropy gradients at ``x_0 .. x_{N-1}``) and ``N``
+  backward passes to the feature layer (the logit gradients at
+  ``x_1 .. x_N``); sharing one forward pass between the two backward
+  passes of a copy, that is::
+
+    N * t_input(B) + N * t_feature(B) - (N - 1) * t_forward(B)
+
+  with ``t_input`` a forward pass with a backward pass to the input,
+  ``t_feature`` one with a backward pass to the feature layer (FIA's full
+  pass) and ``t_forward`` the forward pass alone, each timed as one
+  compiled function. Then ``T * t_prefix(B)`` for the iterations, as FIA;
+  P2FA adds one forward pass to the feature layer (its anchor).
+
+  Returns:
+    A dict like :func:`roofline`'s, plus ``input_pass_s`` and
+    ``forward_pass_s``.
+  """
+  cfg = attack.config
+  copies = attack.objective.copies_per_image()
+  if not _is_chain(attack) or cfg.parts.objective not in ('bfa', 'p2fa') or (
+      cfg.parts != methods_lib.Parts(objective=cfg.parts.objective)) or (
+          copies < 1):
+    raise ValueError('the chain roofline is defined for plain BFA or P2FA '
+                     f'with ens >= 1, got {cfg.parts.name} with ens={cfg.ens}')
+  images = np.asarray(images, np.float32)
+  labels = np.asarray(labels, np.int32)
+  batch = len(images)
+  both, prefix, model = (attack.features_and_logits, attack.feature_model,
+                         attack.source.model)
+  jit = attack.jit_compile
+  batch_input = tf.constant(attack.source.preprocess(images))
+  selector = tf.one_hot(labels, attack.num_classes)
+  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
+  weights = tf.constant(
+      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+
+  @tf.function(jit_compile=jit)
+  def forward_pass(x):
+    return model(x, training=False)
+
+  @tf.function(jit_compile=jit)
+  def input_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
+          labels, model(x, training=False)))
+    return tape.gradient(loss, x)
+
+  @tf.function(jit_compile=jit)
+  def feature_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      features, logits = both(x, training=False)
+      target = tf.reduce_sum(logits * selector)
+    return tape.gradient(target, features)
+
+  @tf.function(jit_compile=jit)
+  def prefix_forward(x):
+    return prefix(x, training=False)
+
+  @tf.function(jit_compile=jit)
+  def prefix_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      target = tf.reduce_sum(prefix(x, training=False) * weights)
+    return tape.gradient(target, x)
+
+  t_forward, _ = best_time(lambda: forward_pass(batch_input), repeats)
+  t_input, _ = best_time(lambda: input_pass(batch_input), repeats)
+  t_feature, _ = best_time(lambda: feature_pass(batch_input), repeats)
+  t_prefix, _ = best_time(lambda: prefix_pass(batch_input), repeats)
+  seconds = (copies * (t_input + t_feature) - (copies - 1) * t_forward +
+             cfg.num_iter * t_prefix)
+  if cfg.parts.objective == 'p2fa':
+    seconds += best_time(lambda: prefix_forward(batch_input), repeats)[0]
+  return {'roofline_s': seconds, 'full_pass_s': t_feature,
+          'prefix_pass_s': t_prefix, 'input_pass_s': t_input,
+          'forward_pass_s': t_forward, 'pass_copies': batch}
 
 
 # -- measurements -------------------------------------------------------------
@@ -316,7 +520,8 @@ def measure_attack(source, images, labels, method, *, ens=30, num_iter=10,
   record = {
       'model': source.name, 'layer': source.feature_layer, 'batch': batch,
       'method': method, 'xla': bool(attack.jit_compile),
-      'variant': variant if uses_masks else None,
+      'variant': ((CHAIN if _is_chain(attack) else variant) if uses_masks
+                  else None),
       'ens': cfg.ens, 'num_iter': cfg.num_iter, 'repeats': repeats,
       's_per_image': best / batch, 'times_s': times,
       'roofline_s_per_image': None, 'ratio': None,
@@ -324,18 +529,25 @@ def measure_attack(source, images, labels, method, *, ens=30, num_iter=10,
       'rss_start_bytes': rss.start_bytes, 'rss_peak_bytes': rss.peak_bytes,
       'ru_maxrss_bytes': rss.ru_maxrss_bytes,
       'mask_batch': attack.mask_batch if uses_masks else None,
-      'layout': layout_record(attack, batch) if uses_masks else None,
+      'layout': ((chain_layout_record if _is_chain(attack) else
+                  layout_record)(attack, batch) if uses_masks else None),
       # The budget the engine resolved (its default depends on the host).
       'memory_budget': getattr(attack, 'memory_budget', cfg.memory_budget),
   }
+  chain = _is_chain(attack) and cfg.parts in _PLAIN_CHAIN
   if with_roofline is None:
-    with_roofline = cfg.parts == _PLAIN_FIA and cfg.ens >= 1
+    with_roofline = ((cfg.parts in (_PLAIN_FIA, _PLAIN_DANAA) + _PLAIN_CHAIN
+                      and cfg.ens >= 1) or cfg.parts == _PLAIN_ILPD)
   if with_roofline:
-    line = roofline(attack, images, labels, repeats)
+    line = (chain_roofline if chain else roofline)(attack, images, labels,
+                                                   repeats)
     record.update(roofline_s_per_image=line['roofline_s'] / batch,
                   ratio=best / line['roofline_s'],
                   full_pass_s=line['full_pass_s'],
                   prefix_pass_s=line['prefix_pass_s'])
+    for key in ('input_pass_s', 'forward_pass_s', 'forward_prefix_s'):
+      if key in line:
+        record[key] = line[key]
   record.update(machine_info())
   del attack
   # Drop the attack's graphs now, so the next measurement starts lower.

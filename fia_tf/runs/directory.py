@@ -88,7 +88,7 @@ def _mismatch(old, new):
 def attack_directory(attack, image_set, output_dir, *, batch_size,
                      label_offset=0, model_name=None, layer_name=None,
                      overwrite=False, progress_every=10.0, extra=None,
-                     checkpoint=None):
+                     max_pixels=data.DEFAULT_MAX_PIXELS, checkpoint=None):
   """Attacks every readable image of ``image_set`` into ``output_dir``.
 
   Args:
@@ -107,6 +107,9 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       ``run.json`` of another configuration is then replaced).
     progress_every: seconds between progress lines.
     extra: more JSON-able fields for ``run.json`` (not compared on resume).
+    max_pixels: largest width x height of an input read (0 or ``None``: no
+      limit); larger inputs are skipped by name, on their header. Recorded,
+      not compared on resume: a larger limit picks the skipped files up.
     checkpoint: the source model's checkpoint as loaded, for messages and
       the record (e.g. the path ``spec.find_checkpoint`` gave).
 
@@ -162,6 +165,7 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       'resize': f'{data.RESIZE_METHOD}, antialias={data.RESIZE_ANTIALIAS}; '
                 'resized inputs rounded to uint8 before the attack',
       'output_pixels': 'uint8, rounded to nearest',
+      'max_pixels': max_pixels or None,
       **records.provenance(),
   }
   if checkpoint is not None:
@@ -174,12 +178,12 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
     return _attack_locked(attack, image_set, output_dir, record, writer,
                           batch_size=batch_size, label_offset=label_offset,
                           overwrite=overwrite, progress_every=progress_every,
-                          checkpoint=checkpoint)
+                          checkpoint=checkpoint, max_pixels=max_pixels)
 
 
 def _attack_locked(attack, image_set, output_dir, record, writer, *,
                    batch_size, label_offset, overwrite, progress_every,
-                   checkpoint):
+                   checkpoint, max_pixels):
   """:func:`attack_directory` once the checks passed and the lock is held."""
   entries = image_set.entries
   size = record['image_size']
@@ -212,7 +216,8 @@ def _attack_locked(attack, image_set, output_dir, record, writer, *,
       # A batch is done when each image has its output or cannot be read;
       # unreadable files are re-checked (cheap) rather than trusted from an
       # earlier call, so fixing a file and resuming picks it up.
-      reasons = [_unreadable(image_set.directory / e.name) for e in missing]
+      reasons = [_unreadable(image_set.directory / e.name, max_pixels)
+                 for e in missing]
       if all(reasons):
         resumed += len(chunk) - len(missing)
         skipped.extend((e.name, r) for e, r in zip(missing, reasons))
@@ -221,7 +226,7 @@ def _attack_locked(attack, image_set, output_dir, record, writer, *,
     # Rounded: the clean image the attack perturbs is exactly the image a
     # zero-perturbation run would save, so eps holds in saved pixels.
     batch = data.load_batch(image_set.directory, chunk, size,
-                            round_pixels=True)
+                            round_pixels=True, max_pixels=max_pixels)
     for name, note in batch.notes:
       logging.info('%s: %s', name, note)
     for name, reason in batch.skipped:
@@ -287,12 +292,13 @@ def _non_finite(attack, images, adversarial):
   return None
 
 
-def _unreadable(path):
+def _unreadable(path, max_pixels):
   """Why ``path`` cannot be attacked, or ``None`` when it can be read."""
-  if not path.is_file():
-    return 'missing'
+  problem = data.file_problem(path)
+  if problem:
+    return problem
   try:
-    data.read_image(path)
+    data.read_image(path, max_pixels)
   except data.ImageReadError as e:
     return str(e).partition(': ')[2]
   return None

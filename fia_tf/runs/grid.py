@@ -15,12 +15,17 @@ same path on the tiny zoo):
     "sources": [{"model": "vgg_16", "layer": "vgg_16/conv3/conv3_3/Relu",
                  "attack": {}}],     // per-source AttackConfig overrides
     "methods": ["MIM", "FIA", ...],
-    "targets": {"normal": [...], "defended": [...]},
+    "targets": {"normal": [...], "defended": [...]},  // names may carry
+                                     // defences: "vgg_16+jpeg75", "x+rp"
     "attack_batch_size": 10, "eval_batch_size": 50,
     "model_modules": [],             // plugins registering extra models
     "tiny_checkpoints": false,       // write tiny-zoo checkpoints first
     "root": null                     // base of relative paths
   }
+
+A target name may put the model behind input-transformation defences,
+``<model>+<defence>`` (:mod:`fia_tf.evaluation.defences`); the model's
+checkpoint is then the only one needed.
 
 Relative paths are resolved against ``root``: the config's own key, else
 the ``root`` argument of :func:`load` (the binary passes the repository),
@@ -46,6 +51,7 @@ from fia_tf import distribute
 from fia_tf import records
 from fia_tf.data import files
 from fia_tf.data import images as images_lib
+from fia_tf.evaluation import defences
 from fia_tf.evaluation import inputs as inputs_lib
 from fia_tf.evaluation import tables
 from fia_tf.evaluation import targets as targets_lib
@@ -215,13 +221,29 @@ def load(path, overrides=None, root=None, config_dir=None) -> Grid:
     if getattr(grid, key) < 1:
       raise ConfigError(f'{path}: {key} must be >= 1')
   plugins.import_model_modules(grid.model_modules)
-  for name in [s.model for s in sources] + grid.all_targets:
+  for name in grid.all_targets:
+    try:
+      defences.check(name)
+    except ValueError as e:
+      raise ConfigError(f'{path}: {e}') from None
+  for name in [s.model for s in sources] + models_of(grid.all_targets):
     try:
       registry.get_spec(name)
     except KeyError as e:
       raise ConfigError(f'{path}: {e.args[0]}') from None
   grid.attack_sets()  # validates every method and setting
   return grid
+
+
+def models_of(targets):
+  """The registry models behind target names (defences stripped), in
+  order, each once."""
+  out = []
+  for name in targets:
+    model = defences.base_name(name)
+    if model not in out:
+      out.append(model)
+  return out
 
 
 def select(grid, sources=None, methods=None):
@@ -246,7 +268,7 @@ def check_checkpoints(grid, checkpoint_dir=None):
   """Raises the zoo's CheckpointNotFoundError for the first missing model,
   before any work; returns the names of all models needed."""
   needed = []
-  for name in [s.model for s in grid.sources] + grid.all_targets:
+  for name in [s.model for s in grid.sources] + models_of(grid.all_targets):
     if name not in needed:
       needed.append(name)
   for name in needed:
@@ -262,8 +284,12 @@ def _expected_record(attack_set, image_set):
 
 
 def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
-                jit_compile=None, progress_every=10.0, strategy=None):
+                jit_compile=None, progress_every=10.0, strategy=None,
+                max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """Runs every attack set not already complete; returns ``{name: dir}``.
+
+  Inputs over ``max_pixels`` (width x height; 0: no limit) are skipped by
+  name (:func:`fia_tf.data.read_image`).
 
   Each source model is built and loaded once (in ``strategy``'s scope when
   given) for all of its methods.
@@ -301,7 +327,8 @@ def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
           label_offset=spec.label_offset,
           model_name=source_name, layer_name=layer or spec.default_layer,
           progress_every=progress_every, checkpoint=checkpoint,
-          extra={'grid': grid.name, 'set': attack_set.name})
+          extra={'grid': grid.name, 'set': attack_set.name},
+          max_pixels=max_pixels)
   return dirs
 
 
@@ -343,7 +370,8 @@ def write_results(grid, rows, image_set, output_dir, extra=None):
 
 
 def run(grid, output_dir, checkpoint_dir=None, max_images=None,
-        jit_compile=None, progress_every=10.0, evaluate=True, strategy=None):
+        jit_compile=None, progress_every=10.0, evaluate=True, strategy=None,
+        max_pixels=images_lib.DEFAULT_MAX_PIXELS):
   """The whole grid: checkpoints check, attacks, evaluation, tables.
 
   Args:
@@ -359,6 +387,8 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
     strategy: optional :class:`tf.distribute.Strategy` for attacks and
       evaluation (:mod:`fia_tf.distribute`); results are byte-identical to
       one device.
+    max_pixels: largest width x height of an image read (0: no limit);
+      larger ones are skipped by name.
 
   Returns:
     The tables (``{metric: Table}``) or ``None``.
@@ -382,7 +412,8 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
   if grid.tiny_checkpoints:
     from fia_tf.zoo import tiny  # pylint: disable=import-outside-toplevel
     checkpoint_dir = checkpoint_dir or output_dir / 'checkpoints'
-    wanted = {s.model for s in grid.sources} | set(grid.all_targets)
+    wanted = {s.model for s in grid.sources} | set(
+        models_of(grid.all_targets))
     tiny.write_tiny_checkpoints(
         checkpoint_dir, names=[n for n in tiny.TINY_MODELS if n in wanted])
   check_checkpoints(grid, checkpoint_dir)
@@ -395,26 +426,27 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
         else contextlib.nullcontext()):
     return _run_locked(grid, image_set, output_dir, checkpoint_dir,
                        jit_compile, progress_every, evaluate, strategy, start,
-                       max_images)
+                       max_images, max_pixels)
 
 
 def _run_locked(grid, image_set, output_dir, checkpoint_dir, jit_compile,
-                progress_every, evaluate, strategy, start, max_images):
+                progress_every, evaluate, strategy, start, max_images,
+                max_pixels):
   """:func:`run` once the inputs are checked and the output is locked."""
   dirs = run_attacks(grid, image_set, output_dir, checkpoint_dir,
-                     jit_compile, progress_every, strategy)
+                     jit_compile, progress_every, strategy, max_pixels)
   if not evaluate:
     return None
   sets = grid.attack_sets()
-  targets = [targets_lib.RegistryTarget(name, checkpoint_dir,
-                                        strategy=strategy,
-                                        batch_size=grid.eval_batch_size)
+  targets = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
+                                   strategy=strategy,
+                                   batch_size=grid.eval_batch_size)
              for name in grid.all_targets]
   targets_by_group = {g: [t for t in targets if grid.group_of(t.name) == g]
                       for g in GROUPS}
   inputs = inputs_lib.DirectoryInputs(
       image_set, dirs, batch_size=grid.eval_batch_size,
-      cache_dir=output_dir / 'predictions')
+      cache_dir=output_dir / 'predictions', max_pixels=max_pixels)
   rows = transfer.evaluate(inputs, targets,
                            transfer.targets_of(sets, targets_by_group),
                            progress_every=progress_every)

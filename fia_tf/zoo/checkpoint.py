@@ -10,12 +10,18 @@ Every Keras weight ``<layer>/<attr>`` maps to exactly one slim variable via
   matches one of the documented :data:`DEFAULT_IGNORE` patterns (training
   bookkeeping and heads the Keras models deliberately leave out).
 
-All problems are collected and reported in one :class:`CheckpointError`.
+All problems are collected and reported in one :class:`CheckpointError`,
+summarised by kind (missing, unused, wrong shape) and top-level scope, so
+that a checkpoint of another net shows as such; the full list goes to a
+text file whose path the message gives (``problems_dir``, default the
+system's temporary directory; never inside the package).
 """
 
+import collections
 import dataclasses
 import fnmatch
 import os
+import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -43,6 +49,11 @@ DEFAULT_IGNORE: Tuple[Tuple[str, str], ...] = (
 
 # How many individual problems an error message spells out.
 _MAX_LISTED = 10
+# How many scopes a kind's summary line names.
+_MAX_SCOPES = 4
+_KINDS = (('missing', 'missing from the checkpoint'),
+          ('unused', 'in the checkpoint but not used by the model'),
+          ('shape', 'of another shape in the checkpoint'))
 
 
 class CheckpointError(ValueError):
@@ -160,8 +171,46 @@ def model_variables(model, scope_map=None):
   return out
 
 
+def _scope(name):
+  return name.split('/', 1)[0] + '/' if '/' in name else name
+
+
+def _summary(problems):
+  """One line per kind: count and the top-level scopes it falls in."""
+  lines = []
+  for kind, what in _KINDS:
+    names = [n for k, n, _ in problems if k == kind]
+    if not names:
+      continue
+    scopes = collections.Counter(_scope(n) for n in names).most_common()
+    listed = ', '.join(f'{s} {c}' for s, c in scopes[:_MAX_SCOPES])
+    if len(scopes) > _MAX_SCOPES:
+      listed += f', {len(scopes) - _MAX_SCOPES} more scope(s)'
+    lines.append(f'{len(names)} {what} ({listed})')
+  return lines
+
+
+def _write_problems(prefix, model_name, problems, problems_dir):
+  """Writes every problem, one a line, to a new file; returns its path (or
+  ``None`` with the reason when it cannot be written)."""
+  text = ''.join(f'{kind}\t{text}\n' for kind, _, text in problems)
+  header = (f'# checkpoint {prefix} vs model {model_name!r}: '
+            f'{len(problems)} problem(s); kind<TAB>problem\n')
+  try:
+    directory = os.fspath(problems_dir or tempfile.gettempdir())
+    os.makedirs(directory, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix='fia_tf-checkpoint-problems-',
+                                suffix='.txt', dir=directory)
+    with os.fdopen(fd, 'w', encoding='utf-8') as f:
+      f.write(header + text)
+  except OSError as e:
+    return None, f'{type(e).__name__}: {e}'
+  return path, None
+
+
 def load_slim_checkpoint(model, path, scope_map=None,
-                         ignore: Sequence[Tuple[str, str]] = DEFAULT_IGNORE):
+                         ignore: Sequence[Tuple[str, str]] = DEFAULT_IGNORE,
+                         problems_dir=None):
   """Assigns every weight of ``model`` from a slim checkpoint, by name.
 
   Args:
@@ -173,6 +222,9 @@ def load_slim_checkpoint(model, path, scope_map=None,
     ignore: ``(pattern, reason)`` pairs of checkpoint variables that may be
       left unused (see :data:`DEFAULT_IGNORE`). Pass ``()`` to demand that
       the checkpoint holds exactly the model's variables.
+    problems_dir: where the full problem list of a checkpoint that does not
+      fit is written (a new ``fia_tf-checkpoint-problems-*.txt``; default the
+      system's temporary directory).
 
   Returns:
     A :class:`LoadReport`.
@@ -188,36 +240,55 @@ def load_slim_checkpoint(model, path, scope_map=None,
                  for k, v in reader.get_variable_to_shape_map().items()}
   wanted = model_variables(model, scope_map)
 
-  problems: List[str] = []
+  # (kind, checkpoint name, text) per problem.
+  problems: List[Tuple[str, str, str]] = []
   for name, weight in wanted.items():
     expected = tuple(int(d) for d in weight.shape)
     if name not in ckpt_shapes:
-      problems.append(f'variable {name!r} (Keras weight {weight.path!r}, '
-                      f'shape {expected}) is missing from the checkpoint')
+      problems.append(('missing', name,
+                       f'variable {name!r} (Keras weight {weight.path!r}, '
+                       f'shape {expected}) is missing from the checkpoint'))
     elif ckpt_shapes[name] != expected:
-      problems.append(f'variable {name!r} has shape {ckpt_shapes[name]} in '
-                      f'the checkpoint but the model expects {expected}')
+      problems.append(('shape', name,
+                       f'variable {name!r} has shape {ckpt_shapes[name]} in '
+                       f'the checkpoint but the model expects {expected}'))
   ignored = []
   for name in sorted(set(ckpt_shapes) - set(wanted)):
     if _ignore_reason(name, ignore) is not None:
       ignored.append(name)
     else:
-      problems.append(f'checkpoint variable {name!r} (shape '
-                      f'{ckpt_shapes[name]}) is not used by the model')
+      problems.append(('unused', name,
+                       f'checkpoint variable {name!r} (shape '
+                       f'{ckpt_shapes[name]}) is not used by the model'))
   if problems:
-    listed = '\n  '.join(problems[:_MAX_LISTED])
+    summary = '\n  '.join(_summary(problems))
+    listed = '\n  '.join(text for _, _, text in problems[:_MAX_LISTED])
     more = len(problems) - _MAX_LISTED
-    more = f'\n  ... and {more} more' if more > 0 else ''
+    if more > 0:
+      where, why = _write_problems(prefix, model.name, problems,
+                                   problems_dir)
+      more = (f'\n  ... and {more} more; all {len(problems)} are listed in '
+              f'{where}' if where else
+              f'\n  ... and {more} more (the full list could not be '
+              f'written: {why})')
+    else:
+      more = ''
     hint = ''
-    if scope_map is None and all(p.endswith('missing from the checkpoint')
-                                 or 'not used by the model' in p
-                                 for p in problems):
-      scopes = sorted({n.split('/', 1)[0] for n in ckpt_shapes})
-      hint = (f'\n(checkpoint top-level scopes: {scopes[:8]}; pass '
-              'scope_map= if it was saved under another scope)')
+    model_scopes = sorted({_scope(n) for n in wanted})
+    ckpt_scopes = sorted({_scope(n) for n in ckpt_shapes})
+    if scope_map is None and all(k != 'shape' for k, _, _ in problems):
+      hint = (f'\n(model scopes: {model_scopes[:8]}; checkpoint scopes: '
+              f'{ckpt_scopes[:8]}')
+      if not set(model_scopes) & set(ckpt_scopes):
+        hint += ('; no scope in common: this is probably a checkpoint of '
+                 'another net, or pass scope_map= if it was saved under '
+                 'another scope)')
+      else:
+        hint += '; pass scope_map= if it was saved under another scope)'
     raise CheckpointError(
         f'checkpoint {prefix} does not fit model {model.name!r}: '
-        f'{len(problems)} problem(s):\n  {listed}{more}{hint}')
+        f'{len(problems)} problem(s):\n  {summary}\nfirst problems:\n  '
+        f'{listed}{more}{hint}')
 
   values: Dict[str, np.ndarray] = {}
   for name, weight in wanted.items():

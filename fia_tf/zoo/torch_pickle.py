@@ -127,6 +127,9 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride,
       not all(isinstance(v, int) for v in size + stride)):
     raise TorchFileError(f'bad tensor geometry: offset {storage_offset!r}, '
                          f'size {size!r}, stride {stride!r}')
+  if storage_offset < 0 or any(n < 0 for n in size):
+    raise TorchFileError(f'bad tensor geometry: negative offset or size '
+                         f'(offset {storage_offset}, size {size})')
   return _TensorRef(storage, storage_offset, size, stride)
 
 
@@ -251,6 +254,12 @@ def load_state_dict(path) -> Dict[str, np.ndarray]:
     return _parse(raw)
   except TorchFileError as e:
     raise type(e)(f'{name}: {e}') from e.__cause__
+  except RecursionError:
+    # A state dict is a flat mapping; only a hostile or broken file nests
+    # containers deeper than the interpreter's recursion limit.
+    raise TorchFileError(
+        f'{name}: the pickle nests containers too deeply to be a state dict '
+        '(Python recursion limit reached)') from None
 
 
 def _parse(raw):

@@ -42,7 +42,8 @@ def test_measure_records(tiny_source, images, labels):
                              repeats=1)
   by_key = {(r['method'], r['variant']): r for r in records}
   assert list(by_key) == [('FIA', 'vectorised'), ('FIA', 'per_mask'),
-                          ('MIM', None), ('FIA+PIDIM', 'vectorised')]
+                          ('MIM', None), ('FIA+PIDIM', 'vectorised'),
+                          ('DANAA', 'vectorised'), ('ILPD', None)]
   for r in records:
     assert r['model'] == 'tiny' and r['layer'] == 'feat' and r['batch'] == 6
     assert r['s_per_image'] > 0 and len(r['times_s']) == 1
@@ -72,6 +73,31 @@ def test_measure_records(tiny_source, images, labels):
   assert by_key[('MIM', None)]['layout'] is None
   assert by_key[('MIM', None)]['ratio'] is None
   assert by_key[('FIA+PIDIM', 'vectorised')]['ratio'] is None
+  # DANAA: its path runs ens = 3 passes of the whole batch; ILPD has no
+  # copies. Both have rooflines.
+  danaa, ilpd = by_key[('DANAA', 'vectorised')], by_key[('ILPD', None)]
+  assert danaa['layout']['passes'] == 3
+  assert danaa['layout']['copies_per_pass'] == 6
+  assert danaa['layout']['copies'] == 18
+  assert ilpd['layout'] is None
+  for r in (danaa, ilpd):
+    assert r['roofline_s_per_image'] > 0
+    assert r['ratio'] == pytest.approx(
+        r['s_per_image'] / r['roofline_s_per_image'], rel=1e-9)
+
+
+def test_family_rooflines_add_up_their_pieces(tiny_source, images, labels):
+  import fia_tf  # pylint: disable=import-outside-toplevel
+  for method, ens in [('DANAA', 3), ('ILPD', 0)]:
+    attack = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(
+        method=method, ens=ens, num_iter=2))
+    line = roofline.roofline(attack, images, labels, 1)
+    full, prefix, forward = (line['full_pass_s'], line['prefix_pass_s'],
+                             line['forward_prefix_s'])
+    assert min(full, prefix, forward) > 0
+    want = (3 * full + forward + 2 * prefix if method == 'DANAA' else
+            2 * (forward + full))
+    assert line['roofline_s'] == pytest.approx(want, rel=1e-9)
 
 
 def test_per_mask_not_repeated_when_the_default_is_per_mask(tiny_source,

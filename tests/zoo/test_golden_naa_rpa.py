@@ -16,8 +16,15 @@ divergence from the original must be within a small multiple of our own
 divergence under 1e-6 relative nudges of every weight or pixel, measured
 here, on this CPU. The golden data was made on a Zen 2 (AVX2) CPU.
 
-Only the inception_v3 cases are held here so far; the golden vgg_16 cases
-(``../shared/golden/naa_rpa``) are not yet part of the suite.
+vgg_16 is held in its centre-crop variant (the input the FIA golden tests
+use). Its NAA cases run on 44.png and 50.png with vgg_16's own clean top-1
+labels, because on 1.png and 2.png these random weights saturate the softmax
+and the original's NAA weights are 0/0 = NaN (kept here as the degenerate
+reference: :func:`test_saturated_softmax_gives_clean_image_not_nan`).
+The suite runs three vgg_16 cases (RPA with the original's masks, NAA ens 0
+and NAA with the original's noise); the stored RPA_ens0 (FIA's ens-0 path,
+held by the FIA golden tests), zero-noise NAA and NAAPI cases are copied too
+and add the same checks at vgg_16's cost (add them to ``CASES`` to run them).
 """
 
 import hashlib
@@ -36,6 +43,7 @@ from tests.helpers import golden as golden_lib
 ROOT = golden_lib.GOLDEN / 'naa_rpa'
 PI = {'amplification_factor': 2.5, 'gamma': 0.5, 'pkern_size': 3}
 ZERO_NOISE = {'options': {'naa_noise_std': 0.0}}
+VGG_NAA = 'vgg_16_centercrop_imgs44_50_top1labels'
 # (net, variant, case, method, config, draws): draws 'noise' / 'masks' are
 # the original's seeded np.random draws, fed through the *_GOLDEN parts.
 CASES = [
@@ -49,6 +57,10 @@ CASES = [
     ('inception_v3', 'inception_v3', 'RPA_ens0', 'RPA', {'ens': 0}, None),
     ('inception_v3', 'inception_v3', 'RPA_ens4_seed0', 'RPA', {'ens': 4},
      'masks'),
+    ('vgg_16', 'vgg_16_centercrop', 'RPA_ens4_seed0', 'RPA', {'ens': 4},
+     'masks'),
+    ('vgg_16', VGG_NAA, 'NAA_ens0', 'NAA', {'ens': 0}, None),
+    ('vgg_16', VGG_NAA, 'NAA_ens10_seed0noise', 'NAA', {'ens': 10}, 'noise'),
 ]
 IDS = [f'{v}-{c}' for _, v, c, *_ in CASES]
 # The original's losses sum over the batch of B = 2 images and divide by the
@@ -196,7 +208,8 @@ def assert_within_noise(name, ours, golden, reruns, measure, **kwargs):
 
 
 @pytest.mark.parametrize('variant,case', [
-    ('inception_v3', 'RPA_ens4_seed0'), ('inception_v3', 'NAA_ens10_seed0noise')])
+    ('inception_v3', 'RPA_ens4_seed0'), ('inception_v3', 'NAA_ens10_seed0noise'),
+    ('vgg_16_centercrop', 'RPA_ens4_seed0'), (VGG_NAA, 'NAA_ens10_seed0noise')])
 def test_draws_are_the_originals(variant, case):
   """The remade draws are bit-identical to what the originals logged."""
   info = record_json(variant, case)
@@ -344,3 +357,36 @@ def test_outputs_match_original_attack(case):
   print(json.dumps(report))
   assert not failures, report
   assert np.abs(ours - images).max() <= 16 + 1e-3
+
+
+# -- the original's degenerate case ---------------------------------------------
+
+
+def test_saturated_softmax_gives_clean_image_not_nan(golden_nets):
+  """vgg_16 NAA on 1.png, 2.png: the original divides 0 by 0, we stay clean.
+
+  With these random weights the true class's logit trails the top-1 by
+  hundreds, so its softmax probability is exactly 0 in float32, the
+  attribution is all zero and the original's weights and PNGs are NaN /
+  black. Ours are zero weights, a zero step and the clean image.
+  """
+  info = record_json('vgg_16_centercrop', 'NAA_ens0')
+  rec = record('vgg_16_centercrop', 'NAA_ens0')
+  assert info['w_nonfinite'] > 0 and min(info['label_logit_gap_to_top1']) > 200
+  _, _, source = golden_nets('vgg_16')
+  files = [str(f) for f in rec['image_files']]
+  images = golden_lib.load_images(224, files).astype(np.float32)
+  labels = rec['labels_fed_argmax'][:len(files)].astype(np.int32)
+  ids = np.arange(len(files), dtype=np.int64)
+  attack = fia_tf.Attack(source, fia_tf.AttackConfig(
+      method='NAA', ens=0, domain='model', clip='final', jit_compile=False))
+  logits = source.model(source.preprocess(tf.constant(images))).numpy()
+  probability = tf.nn.softmax(logits).numpy()[np.arange(len(files)), labels]
+  np.testing.assert_array_equal(probability, 0.0)
+  weights = attack.objective.prepare(tf.constant(images), tf.constant(labels),
+                                     tf.constant(ids))[0].numpy()
+  assert np.isfinite(weights).all()
+  np.testing.assert_array_equal(weights, 0.0)
+  out = attack(images, labels, ids).numpy()
+  # Zero steps; what is left is the model-domain round trip (float ulps).
+  np.testing.assert_allclose(out, images, rtol=0, atol=1e-4)
