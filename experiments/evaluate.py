@@ -18,10 +18,12 @@ the names are in the flag's help, see ``--helpfull``).
 
 Writes ``evaluation.csv``, ``evaluation.json`` and ``evaluation.md`` in
 ``--output_dir`` (and a prediction cache in ``predictions/`` there, so a
-second evaluation of the same files is quick). Exit status: 0 done, 2 bad
-input, 3 checkpoint problem, 130 interrupted.
+second evaluation of the same files is quick). Exit
+status: 0 done, 1 run failed (NaN/inf, full disk, output directory in
+use; docs/cli.md), 2 bad input, 3 checkpoint problem, 130 interrupted.
 """
 
+import contextlib
 import os
 import pathlib
 
@@ -35,6 +37,7 @@ from fia_tf import data
 from fia_tf import distribute
 from fia_tf import evaluation
 from fia_tf import records
+from fia_tf import runs
 from fia_tf.data import files
 from fia_tf.evaluation import defences
 from fia_tf.evaluation import tables
@@ -74,7 +77,9 @@ def adversarial_dirs(values):
     if not sep:
       name, path = item.rstrip('/') or item, item
     if not pathlib.Path(path).is_dir():
-      raise ValueError(f'adversarial directory {path!r} does not exist')
+      why = ('is a file, not a directory' if pathlib.Path(path).exists()
+             else 'does not exist')
+      raise ValueError(f'adversarial directory {path!r} (--adv_path) {why}')
     if name in out:
       raise ValueError(f'adversarial set {name!r} is given twice')
     out[name] = pathlib.Path(path)
@@ -100,6 +105,22 @@ def main(argv):
   logging.info('%d clean images in %s (%s)', len(image_set),
                image_set.directory, image_set.id_rule)
   output_dir = pathlib.Path(_SHARED['output_dir'].value)
+  # The report may sit above the adversarial sets (results/<grid>), never
+  # inside an input, nor around the clean images.
+  runs.guards.check_output_dir(output_dir, {
+      f'adversarial directory {name!r}': d for name, d in dirs.items()},
+                               inputs_inside_ok=True)
+  runs.guards.check_output_dir(output_dir, {'clean image directory (--ori_path)':
+                                            image_set.directory})
+  chief = distribute.is_chief(strategy)
+  with runs.guards.output_lock(output_dir) if chief else (
+      contextlib.nullcontext()):
+    return _evaluate(image_set, dirs, models, checkpoint_dir, output_dir,
+                     strategy)
+
+
+def _evaluate(image_set, dirs, models, checkpoint_dir, output_dir, strategy):
+  """Evaluates and writes the report (the output directory is locked)."""
   rows = evaluation.evaluate_directories(
       image_set, dirs, models, checkpoint_dir=checkpoint_dir,
       batch_size=_BATCH.value,

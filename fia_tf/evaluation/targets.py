@@ -22,10 +22,15 @@ import numpy as np
 import tensorflow as tf
 
 from fia_tf import distribute
+from fia_tf import faults
 from fia_tf import preprocessing
 from fia_tf.attacks import source as source_lib
 from fia_tf.data import images as images_lib
 from fia_tf.zoo import registry
+
+
+# The prediction of an image whose logits are not all finite.
+_NON_FINITE = np.iinfo(np.int32).min
 
 
 class Target:
@@ -98,7 +103,12 @@ class KerasTarget(Target):
     @tf.function(reduce_retracing=True)
     def predict(images):
       logits = model(preprocess(images), training=False)
-      return tf.argmax(logits, axis=-1, output_type=tf.int32)
+      # argmax of NaN logits is a class like any other: mark such images
+      # (per image, so that the shards of a strategy concatenate).
+      finite = tf.reduce_all(tf.math.is_finite(logits), axis=-1)
+      return tf.where(finite,
+                      tf.argmax(logits, axis=-1, output_type=tf.int32),
+                      _NON_FINITE)
     return predict
 
   def _predict(self, images):
@@ -109,7 +119,14 @@ class KerasTarget(Target):
       batch = tf.convert_to_tensor(images[start:start + self.batch_size])
       out.append(distribute.run_sharded(self.strategy, self._fn,
                                         batch).numpy())
-    return np.concatenate(out).astype(np.int64) - self.label_offset
+    raw = np.concatenate(out)
+    bad = int(np.sum(raw == _NON_FINITE))
+    if bad:
+      raise faults.NonFiniteError(
+          f'target {self.name} gave non-finite (NaN or inf) logits for {bad} '
+          f'of {len(raw)} images; its checkpoint is broken or does not fit '
+          'the model. No result of this evaluation is written')
+    return raw.astype(np.int64) - self.label_offset
 
   def fingerprint(self):
     return self._fingerprint or self.name

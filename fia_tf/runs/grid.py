@@ -57,6 +57,7 @@ from fia_tf.evaluation import tables
 from fia_tf.evaluation import targets as targets_lib
 from fia_tf.evaluation import transfer
 from fia_tf.runs import directory as directory_lib
+from fia_tf.runs import guards
 from fia_tf.zoo import plugins
 from fia_tf.zoo import registry
 
@@ -316,6 +317,7 @@ def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
           contextlib.nullcontext()):
       source = spec.source_model(checkpoint_dir=checkpoint_dir,
                                  feature_layer=layer)
+    checkpoint = spec.find_checkpoint(checkpoint_dir)[0]
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     for attack_set in todo:
       attack = fia_tf.Attack(source, attack_set.config, strategy=strategy)
@@ -324,7 +326,7 @@ def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
           batch_size=grid.attack_batch_size * replicas,
           label_offset=spec.label_offset,
           model_name=source_name, layer_name=layer or spec.default_layer,
-          progress_every=progress_every,
+          progress_every=progress_every, checkpoint=checkpoint,
           extra={'grid': grid.name, 'set': attack_set.name},
           max_pixels=max_pixels)
   return dirs
@@ -394,9 +396,19 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
   Raises:
     CheckpointNotFoundError: before any work, for the first missing model.
     fia_tf.data.DataError: for unusable images or labels, before any work.
+    guards.OverlapError: before any work, when ``output_dir`` is, is inside
+      or contains the grid's input directory.
+    guards.OutputLockedError: when another run writes ``output_dir``.
+    guards.NonFiniteError, fia_tf.data.files.DiskFullError: from the
+      attacks (:func:`fia_tf.runs.attack_directory`) or the writes.
   """
-  start = time.monotonic()
   output_dir = pathlib.Path(output_dir)
+  guards.check_output_dir(output_dir, {'grid input directory':
+                                       grid.input_dir})
+  if max_images is not None and max_images < 0:
+    raise ValueError(f'max_images must be >= 0 (0 or None: all), got '
+                     f'{max_images}')
+  start = time.monotonic()
   if grid.tiny_checkpoints:
     from fia_tf.zoo import tiny  # pylint: disable=import-outside-toplevel
     checkpoint_dir = checkpoint_dir or output_dir / 'checkpoints'
@@ -409,6 +421,18 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
       images_lib.image_set(grid.input_dir, grid.labels), max_images)
   logging.info('%d images from %s (%s)', len(image_set),
                image_set.directory, image_set.id_rule)
+  # Locked after the cheap checks, so a refused run creates nothing.
+  with (guards.output_lock(output_dir) if distribute.is_chief(strategy)
+        else contextlib.nullcontext()):
+    return _run_locked(grid, image_set, output_dir, checkpoint_dir,
+                       jit_compile, progress_every, evaluate, strategy, start,
+                       max_images, max_pixels)
+
+
+def _run_locked(grid, image_set, output_dir, checkpoint_dir, jit_compile,
+                progress_every, evaluate, strategy, start, max_images,
+                max_pixels):
+  """:func:`run` once the inputs are checked and the output is locked."""
   dirs = run_attacks(grid, image_set, output_dir, checkpoint_dir,
                      jit_compile, progress_every, strategy, max_pixels)
   if not evaluate:
