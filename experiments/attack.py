@@ -12,7 +12,8 @@ The original's flags, names and defaults, except where they were traps:
 Writes ``<output_dir>/<stem>.png`` per readable input (uint8, rounded) and
 ``run.json`` (resolved configuration, versions, seed, skipped files). A run
 started again with the same flags resumes where it stopped and ends with
-byte-identical files. Exit status: 0 done, 2 bad input, 3 checkpoint
+byte-identical files. Exit status: 0 done, 1 run failed (NaN/inf from
+the model, full disk, output directory in use), 2 bad input, 3 checkpoint
 problem, 130 interrupted.
 """
 
@@ -89,7 +90,12 @@ _SHARED = cli.flags.define(
 
 
 def attack_config():
-  """The AttackConfig of the flags (ValueError names a bad value)."""
+  """The AttackConfig of the flags (ValueError names the bad flag)."""
+  with cli.flag_names(cli.flags.ATTACK_FLAGS):
+    return _attack_config()
+
+
+def _attack_config():
   return fia_tf.AttackConfig(
       method=_METHOD.value, eps=_EPS.value, alpha=_ALPHA.value,
       num_iter=_NUM_ITER.value, momentum=_MOMENTUM.value, ens=_ENS.value,
@@ -111,25 +117,29 @@ def main(argv):
         f'input is {spec.input_size}x{spec.input_size}; omit --image_size '
         '(images are resized to the model\'s size)')
   if _BATCH.value < 1:
-    raise ValueError(f'batch_size must be >= 1, got {_BATCH.value}')
+    raise ValueError(f'--batch_size must be >= 1, got {_BATCH.value}')
   config = attack_config()
   output_dir = pathlib.Path(
       _SHARED['output_dir'].value or f'adv/{spec.name}/{_METHOD.value}')
   # Cheap checks first: data and checkpoint, before building the net.
   image_set = data.subset(data.image_set(_INPUT_DIR.value, _LABELS.value),
                           _SHARED['max_images'].value)
+  runs.guards.check_output_dir(output_dir, {'input directory (--input_dir)':
+                                            image_set.directory})
   logging.info('%d images in %s; labels %s (%s)', len(image_set),
                image_set.directory, image_set.labels_path, image_set.id_rule)
   with strategy.scope() if strategy else contextlib.nullcontext():
     source = spec.source_model(checkpoint_dir=_SHARED['checkpoint_dir'].value,
                                feature_layer=_LAYER.value)
-  attack = fia_tf.Attack(source, config, strategy=strategy)
+  with cli.flag_names(cli.flags.ATTACK_FLAGS):
+    attack = fia_tf.Attack(source, config, strategy=strategy)
   replicas = strategy.num_replicas_in_sync if strategy else 1
   summary = runs.attack_directory(
       attack, image_set, output_dir, batch_size=_BATCH.value * replicas,
       label_offset=spec.label_offset, model_name=spec.name,
       layer_name=_LAYER.value or spec.default_layer,
       overwrite=_OVERWRITE.value,
+      checkpoint=spec.find_checkpoint(_SHARED['checkpoint_dir'].value)[0],
       progress_every=_SHARED['progress_every'].value,
       extra={'flags': cli.flags.key_flags()},
       max_pixels=_SHARED['max_pixels'].value)

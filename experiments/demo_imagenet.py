@@ -21,6 +21,7 @@ from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-posit
 import tensorflow as tf
 
 from fia_tf import cli
+from fia_tf import runs
 from fia_tf.demos import imagenet
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -50,7 +51,9 @@ def main(argv):
     imagenet.prepare(_PREPARE.value, DATA)
     print(f'wrote {DATA}')
     return 0
-  imagenet.run(DATA, pathlib.Path(_SHARED['output_dir'].value),
+  output_dir = pathlib.Path(_SHARED['output_dir'].value)
+  runs.guards.check_output_dir(output_dir, {'demo data directory': DATA})
+  imagenet.run(DATA, output_dir,
                tuple(_METHODS.value), _SHARED['max_images'].value or None,
                _BATCH.value, _SLIM.value, _SHARED['checkpoint_dir'].value)
   return 0

@@ -12,12 +12,18 @@ images through the same resize -> 8-bit -> resize path as the adversarial
 ones, so resize-induced flips are visible. Each model is loaded once for
 all directories.
 
+A target may sit behind input-transformation defences, written
+``<model>+<defence>`` (``--models=efficientnet_lite1+jpeg75,vgg_16+rp``;
+the names are in the flag's help, see ``--helpfull``).
+
 Writes ``evaluation.csv``, ``evaluation.json`` and ``evaluation.md`` in
 ``--output_dir`` (and a prediction cache in ``predictions/`` there, so a
-second evaluation of the same files is quick). Exit status: 0 done, 2 bad
-input, 3 checkpoint problem, 130 interrupted.
+second evaluation of the same files is quick). Exit
+status: 0 done, 1 run failed (NaN/inf, full disk, output directory in
+use; docs/cli.md), 2 bad input, 3 checkpoint problem, 130 interrupted.
 """
 
+import contextlib
 import os
 import pathlib
 
@@ -31,7 +37,9 @@ from fia_tf import data
 from fia_tf import distribute
 from fia_tf import evaluation
 from fia_tf import records
+from fia_tf import runs
 from fia_tf.data import files
+from fia_tf.evaluation import defences
 from fia_tf.evaluation import tables
 from fia_tf.zoo import registry
 
@@ -40,8 +48,13 @@ _ORI = flags.DEFINE_string('ori_path', './dataset/images/',
 _ADV = flags.DEFINE_list(
     'adv_path', ['./adv/FIA/'], 'Adversarial directories (comma separated; '
     'NAME=DIR to name a set, else the path is its name).')
-_MODELS = flags.DEFINE_list('models', list(registry.PAPER_MODELS),
-                            'Target models (registry names).')
+_MODELS = flags.DEFINE_list(
+    'models', list(registry.PAPER_MODELS),
+    'Target models: registry names, each optionally behind input-'
+    'transformation defences as <model>+<defence>[+<defence>] (e.g. '
+    'inception_v3+jpeg75, efficientnet_lite2+rp). Defences: '
+    f'{defences.known()}.')
+flags.DEFINE_alias('targets', 'models')
 _LABELS = flags.DEFINE_string(
     'labels', None, 'labels.txt or dev_dataset.csv (default: found in '
     'ori_path or its parent).')
@@ -64,7 +77,9 @@ def adversarial_dirs(values):
     if not sep:
       name, path = item.rstrip('/') or item, item
     if not pathlib.Path(path).is_dir():
-      raise ValueError(f'adversarial directory {path!r} does not exist')
+      why = ('is a file, not a directory' if pathlib.Path(path).exists()
+             else 'does not exist')
+      raise ValueError(f'adversarial directory {path!r} (--adv_path) {why}')
     if name in out:
       raise ValueError(f'adversarial set {name!r} is given twice')
     out[name] = pathlib.Path(path)
@@ -80,14 +95,32 @@ def main(argv):
     raise ValueError('no target model given (--models)')
   checkpoint_dir = _SHARED['checkpoint_dir'].value
   for name in models:
-    # Cheap, and the most likely problem: fail before reading any image.
-    registry.get_spec(name).find_checkpoint(checkpoint_dir)
+    # Cheap, and the most likely problems: fail before reading any image.
+    defences.check(name)
+    registry.get_spec(defences.base_name(name)).find_checkpoint(
+        checkpoint_dir)
   dirs = adversarial_dirs(_ADV.value)
   image_set = data.subset(data.image_set(_ORI.value, _LABELS.value),
                           _SHARED['max_images'].value)
   logging.info('%d clean images in %s (%s)', len(image_set),
                image_set.directory, image_set.id_rule)
   output_dir = pathlib.Path(_SHARED['output_dir'].value)
+  # The report may sit above the adversarial sets (results/<grid>), never
+  # inside an input, nor around the clean images.
+  runs.guards.check_output_dir(output_dir, {
+      f'adversarial directory {name!r}': d for name, d in dirs.items()},
+                               inputs_inside_ok=True)
+  runs.guards.check_output_dir(output_dir, {'clean image directory (--ori_path)':
+                                            image_set.directory})
+  chief = distribute.is_chief(strategy)
+  with runs.guards.output_lock(output_dir) if chief else (
+      contextlib.nullcontext()):
+    return _evaluate(image_set, dirs, models, checkpoint_dir, output_dir,
+                     strategy)
+
+
+def _evaluate(image_set, dirs, models, checkpoint_dir, output_dir, strategy):
+  """Evaluates and writes the report (the output directory is locked)."""
   rows = evaluation.evaluate_directories(
       image_set, dirs, models, checkpoint_dir=checkpoint_dir,
       batch_size=_BATCH.value,

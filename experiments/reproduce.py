@@ -17,8 +17,9 @@ method, columns targets; success = prediction changed vs clean),
 
 Needs the checkpoints (``make checkpoints``) and the 1000 images with
 labels.txt in ``dataset/`` (or --input_dir/--labels); without them it stops
-at once with a message saying what to put where. Exit status: 0 done, 2 bad
-input, 3 checkpoint problem, 130 interrupted (run again to resume).
+at once with a message saying what to put where. Exit
+status: 0 done, 1 run failed (NaN/inf, full disk, output directory in
+use; docs/cli.md), 2 bad input, 3 checkpoint problem, 130 interrupted (run again to resume).
 """
 
 import os

@@ -122,7 +122,8 @@ class AttackConfig:
     checks.check_real('gamma', self.gamma, low=0.0)
     checks.check_int('pkern_size', self.pkern_size, low=3)
     if self.pkern_size % 2 == 0:
-      raise ValueError(f'pkern_size must be odd, got {self.pkern_size!r}')
+      raise checks.SettingError('pkern_size',
+                                f'must be odd, got {self.pkern_size!r}')
     checks.check_choice('ce_labels', self.ce_labels, ('prediction', 'true'))
     checks.check_choice('clip', self.clip, ('step', 'final'))
     checks.check_choice('domain', self.domain, ('pixel', 'model'))
@@ -130,7 +131,8 @@ class AttackConfig:
     checks.check_real('nrdm_noise_std', self.nrdm_noise_std, low=0.0)
     checks.check_int('seed', self.seed, low=0)
     if self.seed >= _MAX_SEED:
-      raise ValueError(f'seed must be below 2**38, got {self.seed!r}')
+      raise checks.SettingError('seed',
+                                f'must be below 2**38, got {self.seed!r}')
     if self.mask_batch is not None:
       checks.check_int('mask_batch', self.mask_batch, low=1)
     if self.micro_batch is not None:
@@ -158,8 +160,8 @@ class AttackConfig:
     else:
       resize = {224: 250, 299: 330}.get(size, round(size * 250 / 224))
     if resize <= size:
-      raise ValueError(f'image_resize must exceed the input size {size}, '
-                       f'got {resize!r}')
+      raise checks.SettingError(
+          'image_resize', f'must exceed the input size {size}, got {resize!r}')
     return resize
 
   def to_dict(self):

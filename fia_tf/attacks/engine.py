@@ -157,9 +157,12 @@ class Attack:
     images, labels, ids = self._check_inputs(images, labels, ids)
     micro = self.config.micro_batch
     batch = images.shape[0]
-    if not tf.executing_eagerly() or micro is None or not batch:
-      # One step: inside a caller's graph (tf.data, Keras), without a
-      # micro_batch, or for an empty batch.
+    if batch == 0:
+      # Nothing to attack; the graph would fail on empty copy lists.
+      return images, tf.zeros([self.config.num_iter, 0], tf.float32)
+    if not tf.executing_eagerly() or micro is None:
+      # One step: inside a caller's graph (tf.data, Keras) or without a
+      # micro_batch.
       adversarial, values = self._step(images, labels, ids)
       return adversarial, tf.transpose(values)
     replicas = (self.strategy.num_replicas_in_sync
@@ -322,7 +325,6 @@ class Attack:
                                     labels.shape[0] not in (None, batch)):
         raise ValueError(f'labels must have shape [{batch}], got '
                          f'{labels.shape}')
-      labels = tf.cast(labels, tf.int32)
 
     if ids is None:
       ids = rng.content_ids(images)
@@ -333,7 +335,6 @@ class Attack:
       if ids.shape.rank != 1 or (batch is not None and
                                  ids.shape[0] not in (None, batch)):
         raise ValueError(f'ids must have shape [{batch}], got {ids.shape}')
-      ids = tf.cast(ids, tf.int64)
 
     if tf.executing_eagerly():
       pixels = images.numpy()
@@ -343,27 +344,46 @@ class Attack:
       if pixels.size and (pixels.min() < 0 or pixels.max() > PIXEL_MAX):
         raise ValueError('images must be pixels in [0, 255], got values in '
                          f'[{pixels.min()}, {pixels.max()}]')
+      # On the caller's dtype: a cast first would wrap 2**32 + 7 to 7.
       values = labels.numpy()
       if values.size and (values.min() < 0 or
                           values.max() >= self.num_classes):
         wrong = values[(values < 0) | (values >= self.num_classes)][0]
         raise ValueError(f'labels must be in [0, {self.num_classes}), got '
                          f'{wrong}')
+      values = ids.numpy()
+      if values.size and values.dtype == np.uint64 and (
+          values.max() > np.iinfo(np.int64).max):
+        raise ValueError('ids must fit in int64, got '
+                         f'{values[values > np.iinfo(np.int64).max][0]}')
     else:
       # Inside a graph (tf.data, Keras fit) the values are unknown here; the
       # checks run with the graph and fail with the same messages.
       checks = [
+          tf.debugging.assert_equal(
+              tf.shape(labels)[0], tf.shape(images)[0],
+              message='labels must have one entry per image (shape [B])'),
+          tf.debugging.assert_equal(
+              tf.shape(ids)[0], tf.shape(images)[0],
+              message='ids must have one entry per image (shape [B])'),
           tf.debugging.assert_all_finite(images, 'images must be finite'),
           tf.debugging.assert_greater_equal(
               images, 0.0, message='images must be pixels in [0, 255]'),
           tf.debugging.assert_less_equal(
               images, PIXEL_MAX, message='images must be pixels in [0, 255]'),
           tf.debugging.assert_greater_equal(
-              labels, 0, message=f'labels must be in [0, {self.num_classes})'),
-          tf.debugging.assert_less(
-              labels, self.num_classes,
+              labels, tf.constant(0, labels.dtype),
               message=f'labels must be in [0, {self.num_classes})'),
       ]
+      if labels.dtype.max >= self.num_classes:
+        # (a narrower dtype cannot hold an out-of-range class at all)
+        checks.append(tf.debugging.assert_less(
+            labels, tf.constant(self.num_classes, labels.dtype),
+            message=f'labels must be in [0, {self.num_classes})'))
+      if ids.dtype == tf.uint64:
+        checks.append(tf.debugging.assert_less_equal(
+            ids, tf.constant(np.iinfo(np.int64).max, tf.uint64),
+            message='ids must fit in int64'))
       with tf.control_dependencies(checks):
         images = tf.identity(images)
-    return images, labels, ids
+    return images, tf.cast(labels, tf.int32), tf.cast(ids, tf.int64)

@@ -28,7 +28,8 @@ CPU_DEVICES_HELP = ('Split the CPU into this many logical devices (0: no '
 _SHARED = {
     'output_dir': (flags.DEFINE_string, None, 'Output directory.', {}),
     'max_images': (flags.DEFINE_integer, 0,
-                   'Only the first N images (0: all).', {'lower_bound': 0}),
+                   'Only the first N images in id order (0: all; negative '
+                   'values are refused).', {'lower_bound': 0}),
     'max_pixels': (
         flags.DEFINE_integer, images.DEFAULT_MAX_PIXELS,
         'Largest width x height of an input image read (0: no limit); '
@@ -62,6 +63,18 @@ _SHARED = {
             {'enum_values': ['auto', 'on', 'off']}),
 }
 NAMES = tuple(_SHARED)
+
+# AttackConfig field -> the flag of experiments/attack.py (the original's
+# names) that sets it, so that an error names what the user typed
+# (errors.flag_names).
+ATTACK_FLAGS = {
+    'method': 'attack_method', 'eps': 'max_epsilon', 'alpha': 'alpha',
+    'num_iter': 'num_iter', 'momentum': 'momentum', 'ens': 'ens',
+    'keep_prob': 'probb', 'image_resize': 'image_resize', 'di_prob': 'prob',
+    'tkern_size': 'Tkern_size',
+    'amplification_factor': 'amplification_factor', 'gamma': 'gamma',
+    'pkern_size': 'Pkern_size', 'seed': 'seed', 'micro_batch': 'batch_size',
+    'memory_budget': 'memory_budget_mib'}
 
 
 def define(*names, **defaults):

@@ -4,9 +4,12 @@ Every file the binaries write goes through :func:`atomic_write_bytes`: the
 bytes land in a temporary file in the target directory, are flushed to disk
 and then renamed over the target with ``os.replace``. A run killed at any
 moment therefore leaves each output either absent or complete, never
-truncated, which is what makes resuming safe.
+truncated, which is what makes resuming safe. A full disk (``ENOSPC``, or
+a quota: ``EDQUOT``) raises :class:`DiskFullError` naming the directory,
+with the temporary file removed.
 """
 
+import errno
 import json
 import os
 import pathlib
@@ -28,6 +31,33 @@ _FILE_MODE = 0o666 & ~_current_umask()
 # PNG options fixed here so that identical pixels always give identical bytes.
 _PNG_OPTIONS = {'extension': '.png', 'compress_level': 6}
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFullError(OSError):
+  """No space (or quota) left where an output is written.
+
+  An ``OSError`` with the original ``errno`` and ``filename``; its message
+  is one sentence naming the directory.
+  """
+
+  def __str__(self):
+    return self.strerror
+
+
+def is_disk_full(error):
+  """Whether ``error`` is an ``OSError`` of a full disk or quota."""
+  return isinstance(error, OSError) and error.errno in _FULL
+
+
+def disk_full_message(directory, error=None):
+  """The one sentence telling the user what happened and what to do."""
+  why = 'disk quota exceeded' if getattr(error, 'errno', None) == (
+      errno.EDQUOT) else 'no space left on device'
+  return (f'{why} while writing into {directory}: free some space there (or '
+          'choose another output directory) and run the same command again; '
+          'it resumes where it stopped')
+
 
 def atomic_write_bytes(path, data):
   """Writes ``data`` to ``path`` so that readers never see a partial file.
@@ -38,8 +68,22 @@ def atomic_write_bytes(path, data):
 
   Returns:
     ``path`` as a :class:`pathlib.Path`.
+
+  Raises:
+    DiskFullError: when the disk or quota is full (nothing is left behind).
   """
   path = pathlib.Path(path)
+  try:
+    _write_replacing(path, data)
+  except OSError as e:
+    if is_disk_full(e) and not isinstance(e, DiskFullError):
+      raise DiskFullError(e.errno, disk_full_message(path.parent, e),
+                          str(path)) from e
+    raise
+  return path
+
+
+def _write_replacing(path, data):
   path.parent.mkdir(parents=True, exist_ok=True)
   fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
                              suffix='.tmp')
@@ -57,7 +101,6 @@ def atomic_write_bytes(path, data):
     except FileNotFoundError:
       pass
     raise
-  return path
 
 
 def atomic_write_text(path, text):

@@ -172,7 +172,8 @@ def list_images(directory):
   """
   directory = pathlib.Path(directory)
   if not directory.is_dir():
-    raise DataError(f'image directory {str(directory)!r} does not exist')
+    raise DataError(f'image directory {str(directory)!r} '
+                    f'{_not_a("directory", directory)}')
   names = sorted(p.name for p in directory.iterdir()
                  if p.suffix.lower() in IMAGE_EXTENSIONS and
                  not p.name.startswith('.') and
@@ -294,7 +295,8 @@ def image_set(input_dir, labels_path=None):
           'dev_dataset.csv in it or its parent directory, or pass --labels')
   labels_path = pathlib.Path(labels_path)
   if not labels_path.is_file():
-    raise DataError(f'label file {str(labels_path)!r} does not exist')
+    raise DataError(f'label file {str(labels_path)!r} '
+                    f'{_not_a("file", labels_path)}')
   if labels_path.suffix.lower() == '.csv':
     entries, rule, total = _match_csv(names, labels_path)
   else:
@@ -641,8 +643,29 @@ def batches(entries, batch_size):
           for i in range(0, len(entries), batch_size)]
 
 
+def _not_a(kind, path):
+  """Why ``path`` is no ``kind`` ('file' or 'directory'), for messages."""
+  if path.is_dir():
+    return 'is a directory, not a file'
+  if path.exists():
+    return f'is a file, not a {kind}' if kind == 'directory' else (
+        'is not a regular file')
+  if path.is_symlink():
+    return 'is a dangling symlink'
+  return 'does not exist'
+
+
 def subset(image_set_, max_images: Optional[int]):
-  """The first ``max_images`` entries (all for ``None`` or 0)."""
+  """The first ``max_images`` entries (all for ``None`` or 0).
+
+  Raises:
+    ValueError: for a negative ``max_images`` (a slice would silently drop
+      images from the end).
+  """
+  if max_images is not None and (isinstance(max_images, bool) or
+                                 max_images < 0):
+    raise ValueError(f'max_images must be >= 0 (0: all images), got '
+                     f'{max_images!r}')
   if max_images:
     image_set_ = dataclasses.replace(image_set_,
                                      entries=image_set_.entries[:max_images])

@@ -7,6 +7,11 @@ black-box averages per target group and a zero-perturbation control row per
 source. :func:`rows_markdown` / :func:`rows_csv` render the long
 per-(set, target) rows of :func:`fia_tf.evaluation.evaluate` with every
 metric and its denominator.
+
+Rates over a subset of the images (the success among images the target
+classifies correctly when clean) carry their denominator in every format:
+``72.0 (n=143)`` in Markdown, a ``<target> (n)`` column after each target
+column in CSV, ``counts`` in JSON.
 """
 
 import csv
@@ -33,6 +38,8 @@ class Table:
     values: float ``[rows, cols]``.
     row_keys: optional structured keys per row (e.g. (source, method)).
     marks: optional bool ``[rows, cols]``: cells to star (white-box).
+    counts: optional ``[rows, cols]`` denominators of the cells (NaN: none,
+      e.g. averages), shown next to the rates.
   """
   title: str
   row_labels: List[str]
@@ -40,6 +47,15 @@ class Table:
   values: np.ndarray
   row_keys: Optional[list] = None
   marks: Optional[np.ndarray] = None
+  counts: Optional[np.ndarray] = None
+
+  def count(self, row_label, col_label):
+    """The cell's denominator (``None`` without one)."""
+    if self.counts is None:
+      return None
+    value = self.counts[self.row_labels.index(row_label),
+                        self.col_labels.index(col_label)]
+    return None if math.isnan(value) else int(value)
 
   def cell(self, row_label, col_label):
     return self.values[self.row_labels.index(row_label),
@@ -50,8 +66,13 @@ def _percent(value):
   return '' if value is None or math.isnan(value) else f'{100 * value:.1f}'
 
 
+def _has_count(table, i, j):
+  return table.counts is not None and not math.isnan(table.counts[i, j])
+
+
 def to_markdown(table, corner='source / method'):
-  """A Markdown table of percentages with one decimal (``*`` = marked)."""
+  """A Markdown table of percentages with one decimal (``*`` = marked,
+  ``(n=...)``: the cell's denominator)."""
   lines = [f'**{table.title}**', '',
            '| ' + ' | '.join([corner] + table.col_labels) + ' |',
            '|' + '---|' * (len(table.col_labels) + 1)]
@@ -61,18 +82,34 @@ def to_markdown(table, corner='source / method'):
       text = _percent(table.values[i, j]) or '-'
       if table.marks is not None and table.marks[i, j] and text != '-':
         text += '*'
+      if _has_count(table, i, j):
+        text += f' (n={int(table.counts[i, j])})'
       cells.append(text)
     lines.append('| ' + ' | '.join([label] + cells) + ' |')
   return '\n'.join(lines) + '\n'
 
 
 def to_csv(table, corner='source/method'):
-  """CSV text: header of targets, one row per table row, rates in percent."""
+  """CSV text: header of targets, one row per table row, rates in percent;
+  with denominators, a ``<column> (n)`` column after each column that has
+  any."""
+  counted = [table.counts is not None and
+             not np.all(np.isnan(table.counts[:, j]))
+             for j in range(len(table.col_labels))]
+  header = [corner]
+  for label, has in zip(table.col_labels, counted):
+    header += [label, f'{label} (n)'] if has else [label]
   out = _io.StringIO()
   writer = csv.writer(out, lineterminator='\n')
-  writer.writerow([corner] + table.col_labels)
+  writer.writerow(header)
   for i, label in enumerate(table.row_labels):
-    writer.writerow([label] + [_percent(v) for v in table.values[i]])
+    line = [label]
+    for j, has in enumerate(counted):
+      line.append(_percent(table.values[i, j]))
+      if has:
+        line.append(str(int(table.counts[i, j])) if _has_count(table, i, j)
+                    else '')
+    writer.writerow(line)
   return out.getvalue()
 
 
@@ -84,6 +121,9 @@ def to_json(table):
          'columns': list(table.col_labels), 'percent': values}
   if table.marks is not None:
     out['marks'] = np.asarray(table.marks, bool).tolist()
+  if table.counts is not None:
+    out['counts'] = [[None if math.isnan(v) else int(v) for v in row]
+                     for row in table.counts]
   return out
 
 
@@ -117,6 +157,11 @@ def rows_csv(rows):
   return out.getvalue()
 
 
+def _with_count(value, count):
+  text = _percent(value)
+  return f'{text}% (n={count})' if text else f'- (n={count})'
+
+
 def rows_markdown(rows):
   """A Markdown table of evaluation rows (%), denominators included."""
   lines = ['| adversarial set | target | n | clean acc | adv acc | '
@@ -128,7 +173,7 @@ def rows_markdown(rows):
         r['set'], r['target'], str(r['n']), _percent(r['clean_accuracy']),
         _percent(r['adv_accuracy']), _percent(r['success_changed']),
         _percent(r['success_wrong']),
-        f'{_percent(r["success_correct"]) or "-"} ({r["n_correct"]})',
+        _with_count(r['success_correct'], r['n_correct']),
         _percent(r.get('control_changed', float('nan'))) or '-']) + ' |')
   return '\n'.join(lines) + '\n'
 
@@ -171,7 +216,8 @@ def transfer_table(rows, metric, *, sources, methods, targets, groups=None,
 
   Returns:
     A :class:`Table`; cells the run did not evaluate are NaN; white-box
-    cells (target = source) are marked.
+    cells (target = source) are marked; a metric with a denominator
+    (:data:`fia_tf.evaluation.metrics.DENOMINATORS`) has it in ``counts``.
   """
   if metric not in metrics_lib.SUCCESS:
     raise ValueError(f'metric must be one of {metrics_lib.SUCCESS}, got '
@@ -179,12 +225,17 @@ def transfer_table(rows, metric, *, sources, methods, targets, groups=None,
   groups = groups or {}
   lookup = {(r['source'], r['method'], r['target']): r for r in rows}
   columns = list(targets) + [AVERAGE_COLUMNS[g] for g in averages]
-  labels, keys, values, marks = [], [], [], []
+  denominator = metrics_lib.DENOMINATORS.get(metric)
+  labels, keys, values, marks, counts = [], [], [], [], []
   for source in sources:
     for method in methods:
       cells = {t: lookup[(source, method, t)][metric]
                if (source, method, t) in lookup else float('nan')
                for t in targets}
+      counts.append([
+          float(lookup[(source, method, t)][denominator])
+          if denominator and (source, method, t) in lookup else float('nan')
+          for t in targets] + [float('nan')] * len(averages))
       line = [cells[t] for t in targets] + [
           _average(cells, targets, groups, g, source) for g in averages]
       labels.append(f'{source} / {method}')
@@ -202,12 +253,15 @@ def transfer_table(rows, metric, *, sources, methods, targets, groups=None,
       keys.append((source, None))
       values.append(line + [float('nan')] * len(averages))
       marks.append([False] * len(columns))
+      counts.append([float('nan')] * len(columns))
   return Table(title=title or TITLES[metric], row_labels=labels,
                col_labels=columns,
                values=np.array(values, np.float64).reshape(len(labels),
                                                            len(columns)),
                row_keys=keys,
-               marks=np.array(marks, bool).reshape(len(labels), len(columns)))
+               marks=np.array(marks, bool).reshape(len(labels), len(columns)),
+               counts=(np.array(counts, np.float64).reshape(
+                   len(labels), len(columns)) if denominator else None))
 
 
 def method_means(table, methods, averages):

@@ -22,10 +22,15 @@ import numpy as np
 import tensorflow as tf
 
 from fia_tf import distribute
+from fia_tf import faults
 from fia_tf import preprocessing
 from fia_tf.attacks import source as source_lib
 from fia_tf.data import images as images_lib
 from fia_tf.zoo import registry
+
+
+# The prediction of an image whose logits are not all finite.
+_NON_FINITE = np.iinfo(np.int32).min
 
 
 class Target:
@@ -98,7 +103,12 @@ class KerasTarget(Target):
     @tf.function(reduce_retracing=True)
     def predict(images):
       logits = model(preprocess(images), training=False)
-      return tf.argmax(logits, axis=-1, output_type=tf.int32)
+      # argmax of NaN logits is a class like any other: mark such images
+      # (per image, so that the shards of a strategy concatenate).
+      finite = tf.reduce_all(tf.math.is_finite(logits), axis=-1)
+      return tf.where(finite,
+                      tf.argmax(logits, axis=-1, output_type=tf.int32),
+                      _NON_FINITE)
     return predict
 
   def _predict(self, images):
@@ -109,7 +119,14 @@ class KerasTarget(Target):
       batch = tf.convert_to_tensor(images[start:start + self.batch_size])
       out.append(distribute.run_sharded(self.strategy, self._fn,
                                         batch).numpy())
-    return np.concatenate(out).astype(np.int64) - self.label_offset
+    raw = np.concatenate(out)
+    bad = int(np.sum(raw == _NON_FINITE))
+    if bad:
+      raise faults.NonFiniteError(
+          f'target {self.name} gave non-finite (NaN or inf) logits for {bad} '
+          f'of {len(raw)} images; its checkpoint is broken or does not fit '
+          'the model. No result of this evaluation is written')
+    return raw.astype(np.int64) - self.label_offset
 
   def fingerprint(self):
     return self._fingerprint or self.name
@@ -179,6 +196,9 @@ def as_target(value, **kwargs):
   """A :class:`Target` for a registry name, a Keras model, a
   :class:`fia_tf.SourceModel` or a target (returned as is).
 
+  A name may carry input-transformation defences,
+  ``'efficientnet_lite1+jpeg75'`` (:mod:`fia_tf.evaluation.defences`).
+
   ``kwargs`` go to the target's constructor (``checkpoint_dir``,
   ``strategy``, ``batch_size`` for names; ``name``, ``label_offset``, ...
   for models).
@@ -186,6 +206,12 @@ def as_target(value, **kwargs):
   if isinstance(value, Target):
     return value
   if isinstance(value, str):
+    if '+' in value:
+      # A defended target, <model>+<defence>...: see fia_tf.evaluation.defences.
+      from fia_tf.evaluation import defences  # pylint: disable=import-outside-toplevel
+      model, _ = defences.split(value)
+      made = defences.check(value)
+      return defences.DefendedTarget(RegistryTarget(model, **kwargs), made)
     return RegistryTarget(value, **kwargs)
   if isinstance(value, source_lib.SourceModel):
     kwargs.setdefault('name', value.name)

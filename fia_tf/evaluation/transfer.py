@@ -262,7 +262,9 @@ def evaluate(inputs, targets, sets, *, control=True, progress_every=10.0,
           f'{set_name} on {target.name}: n={row["n"]}, clean accuracy '
           f'{100 * row["clean_accuracy"]:.1f}%, success '
           f'{100 * row["success_changed"]:.1f}% (changed) / '
-          f'{100 * row["success_wrong"]:.1f}% (wrong), control '
+          f'{100 * row["success_wrong"]:.1f}% (wrong) / '
+          f'{100 * row["success_correct"]:.1f}% among the '
+          f'n={row["n_correct"]} clean-correct, control '
           f'{100 * row.get("control_changed", float("nan")):.1f}%')
     target.release()
     gc.collect()

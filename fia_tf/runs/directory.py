@@ -11,9 +11,15 @@ same images, the same ids and so the same randomness. Since every output is
 written atomically, a run killed at any moment and started again ends with
 files byte-identical to an uninterrupted run. ``run.json`` pins the
 configuration: resuming into a directory written with other settings is an
-error, never a silent mix.
+error, never a silent mix. Before any work the output directory is checked
+against the input directory (:func:`fia_tf.runs.guards.check_output_dir`)
+and locked for the run (:func:`fia_tf.runs.guards.output_lock`); a model
+that gives NaN/inf logits or images stops the run
+(:class:`fia_tf.runs.guards.NonFiniteError`) before that batch is written,
+and such a run is never marked complete.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import pathlib
@@ -22,12 +28,14 @@ from typing import Optional
 
 from absl import logging
 import numpy as np
+import tensorflow as tf
 
 from fia_tf import distribute
 from fia_tf import progress as progress_lib
 from fia_tf import records
 from fia_tf.data import files as io
 from fia_tf.data import images as data
+from fia_tf.runs import guards
 
 RUN_FILE = 'run.json'
 # run.json fields that must match for a directory to be resumed.
@@ -80,7 +88,7 @@ def _mismatch(old, new):
 def attack_directory(attack, image_set, output_dir, *, batch_size,
                      label_offset=0, model_name=None, layer_name=None,
                      overwrite=False, progress_every=10.0, extra=None,
-                     max_pixels=data.DEFAULT_MAX_PIXELS):
+                     max_pixels=data.DEFAULT_MAX_PIXELS, checkpoint=None):
   """Attacks every readable image of ``image_set`` into ``output_dir``.
 
   Args:
@@ -102,6 +110,8 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
     max_pixels: largest width x height of an input read (0 or ``None``: no
       limit); larger inputs are skipped by name, on their header. Recorded,
       not compared on resume: a larger limit picks the skipped files up.
+    checkpoint: the source model's checkpoint as loaded, for messages and
+      the record (e.g. the path ``spec.find_checkpoint`` gave).
 
   With a multi-host ``attack.strategy`` every host runs this with the same
   arguments and ``output_dir`` on a shared file system; all hosts compute,
@@ -113,8 +123,15 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
   Raises:
     RunMismatchError: when ``output_dir`` holds a run of other settings.
     fia_tf.data.DataError: when a label is no class of the source model.
+    guards.OverlapError: when ``output_dir`` is, is inside or contains the
+      input directory.
+    guards.OutputLockedError: when another run writes ``output_dir``.
+    guards.NonFiniteError: when the model gives NaN/inf (run.json then says
+      ``failed``).
+    fia_tf.data.files.DiskFullError: when the disk is full (resume later).
   """
   output_dir = pathlib.Path(output_dir)
+  guards.check_output_dir(output_dir, [image_set.directory])
   height, width, _ = attack.image_shape
   if height is None or height != width:
     raise ValueError(f'the source model input must be square and static, got '
@@ -151,7 +168,25 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       'max_pixels': max_pixels or None,
       **records.provenance(),
   }
+  if checkpoint is not None:
+    record['checkpoint'] = str(checkpoint)
   record.update(extra or {})
+  writer = distribute.is_chief(attack.strategy)
+  # Only the writer locks: other hosts of a multi-worker run share the
+  # directory but never write it.
+  with guards.output_lock(output_dir) if writer else contextlib.nullcontext():
+    return _attack_locked(attack, image_set, output_dir, record, writer,
+                          batch_size=batch_size, label_offset=label_offset,
+                          overwrite=overwrite, progress_every=progress_every,
+                          checkpoint=checkpoint, max_pixels=max_pixels)
+
+
+def _attack_locked(attack, image_set, output_dir, record, writer, *,
+                   batch_size, label_offset, overwrite, progress_every,
+                   checkpoint, max_pixels):
+  """:func:`attack_directory` once the checks passed and the lock is held."""
+  entries = image_set.entries
+  size = record['image_size']
   previous = io.read_json(output_dir / RUN_FILE)
   if previous is not None and not overwrite:
     why = _mismatch(previous, record)
@@ -159,7 +194,6 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
       raise RunMismatchError(
           f'{output_dir} holds outputs of a different run ({why}); use '
           'another output directory, or --overwrite to replace them')
-  writer = distribute.is_chief(attack.strategy)
   record['replicas'] = (attack.strategy.num_replicas_in_sync
                         if attack.strategy is not None else 1)
   if writer:
@@ -204,6 +238,18 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
                         np.int32)
       ids = np.array([e.image_id for e in batch.entries], np.int64)
       adversarial = np.asarray(attack(batch.images, labels, ids))
+      problem = _non_finite(attack, batch.images, adversarial)
+      if problem:
+        message = (f'{record["model_name"]} (checkpoint: '
+                   f'{checkpoint or "as built"}) gave {problem} for '
+                   f'{batch.entries[0].name}..{batch.entries[-1].name}; the '
+                   'checkpoint is broken or does not fit the model, or the '
+                   'model overflows float32. Nothing of this batch was '
+                   f'written and {output_dir} is not complete')
+        if writer:
+          record.update({'status': 'failed', 'error': message})
+          io.atomic_write_json(output_dir / RUN_FILE, record)
+        raise guards.NonFiniteError(message)
       for entry, pixels in zip(batch.entries, adversarial):
         if writer:
           io.save_png(output_dir / entry.output_name, pixels)
@@ -228,6 +274,22 @@ def attack_directory(attack, image_set, output_dir, *, batch_size,
                written, resumed, len(summary.skipped),
                progress_lib.format_seconds(seconds), output_dir)
   return summary
+
+
+def _non_finite(attack, images, adversarial):
+  """What is not finite: the clean logits or the attack's images (``None``
+  when both are finite).
+
+  One reduction each per batch: the clean logits catch a broken model even
+  when the objective never reaches them (features only), the outputs catch
+  NaN gradients (a NaN pixel would be saved as black).
+  """
+  logits = attack.logits(images)
+  if not bool(tf.reduce_all(tf.math.is_finite(logits))):
+    return 'non-finite (NaN or inf) logits on the clean images'
+  if not np.all(np.isfinite(adversarial)):
+    return 'non-finite (NaN or inf) adversarial pixels'
+  return None
 
 
 def _unreadable(path, max_pixels):

@@ -17,12 +17,17 @@ same path on the tiny zoo):
     "methods": ["MIM", "FIA", ...],
     "method_settings": {"BFA": {"options": {"bfa_eta": 28}}},
                                      // per-method AttackConfig overrides
-    "targets": {"normal": [...], "defended": [...]},
+    "targets": {"normal": [...], "defended": [...]},  // names may carry
+                                     // defences: "vgg_16+jpeg75", "x+rp"
     "attack_batch_size": 10, "eval_batch_size": 50,
     "model_modules": [],             // plugins registering extra models
     "tiny_checkpoints": false,       // write tiny-zoo checkpoints first
     "root": null                     // base of relative paths
   }
+
+A target name may put the model behind input-transformation defences,
+``<model>+<defence>`` (:mod:`fia_tf.evaluation.defences`); the model's
+checkpoint is then the only one needed.
 
 Relative paths are resolved against ``root``: the config's own key, else
 the ``root`` argument of :func:`load` (the binary passes the repository),
@@ -49,11 +54,13 @@ from fia_tf import distribute
 from fia_tf import records
 from fia_tf.data import files
 from fia_tf.data import images as images_lib
+from fia_tf.evaluation import defences
 from fia_tf.evaluation import inputs as inputs_lib
 from fia_tf.evaluation import tables
 from fia_tf.evaluation import targets as targets_lib
 from fia_tf.evaluation import transfer
 from fia_tf.runs import directory as directory_lib
+from fia_tf.runs import guards
 from fia_tf.zoo import plugins
 from fia_tf.zoo import registry
 
@@ -226,13 +233,29 @@ def load(path, overrides=None, root=None, config_dir=None) -> Grid:
     if getattr(grid, key) < 1:
       raise ConfigError(f'{path}: {key} must be >= 1')
   plugins.import_model_modules(grid.model_modules)
-  for name in [s.model for s in sources] + grid.all_targets:
+  for name in grid.all_targets:
+    try:
+      defences.check(name)
+    except ValueError as e:
+      raise ConfigError(f'{path}: {e}') from None
+  for name in [s.model for s in sources] + models_of(grid.all_targets):
     try:
       registry.get_spec(name)
     except KeyError as e:
       raise ConfigError(f'{path}: {e.args[0]}') from None
   grid.attack_sets()  # validates every method and setting
   return grid
+
+
+def models_of(targets):
+  """The registry models behind target names (defences stripped), in
+  order, each once."""
+  out = []
+  for name in targets:
+    model = defences.base_name(name)
+    if model not in out:
+      out.append(model)
+  return out
 
 
 def select(grid, sources=None, methods=None):
@@ -259,7 +282,7 @@ def check_checkpoints(grid, checkpoint_dir=None):
   """Raises the zoo's CheckpointNotFoundError for the first missing model,
   before any work; returns the names of all models needed."""
   needed = []
-  for name in [s.model for s in grid.sources] + grid.all_targets:
+  for name in [s.model for s in grid.sources] + models_of(grid.all_targets):
     if name not in needed:
       needed.append(name)
   for name in needed:
@@ -308,6 +331,7 @@ def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
           contextlib.nullcontext()):
       source = spec.source_model(checkpoint_dir=checkpoint_dir,
                                  feature_layer=layer)
+    checkpoint = spec.find_checkpoint(checkpoint_dir)[0]
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     for attack_set in todo:
       attack = fia_tf.Attack(source, attack_set.config, strategy=strategy)
@@ -316,7 +340,7 @@ def run_attacks(grid, image_set, output_dir, checkpoint_dir=None,
           batch_size=grid.attack_batch_size * replicas,
           label_offset=spec.label_offset,
           model_name=source_name, layer_name=layer or spec.default_layer,
-          progress_every=progress_every,
+          progress_every=progress_every, checkpoint=checkpoint,
           extra={'grid': grid.name, 'set': attack_set.name},
           max_pixels=max_pixels)
   return dirs
@@ -386,13 +410,24 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
   Raises:
     CheckpointNotFoundError: before any work, for the first missing model.
     fia_tf.data.DataError: for unusable images or labels, before any work.
+    guards.OverlapError: before any work, when ``output_dir`` is, is inside
+      or contains the grid's input directory.
+    guards.OutputLockedError: when another run writes ``output_dir``.
+    guards.NonFiniteError, fia_tf.data.files.DiskFullError: from the
+      attacks (:func:`fia_tf.runs.attack_directory`) or the writes.
   """
-  start = time.monotonic()
   output_dir = pathlib.Path(output_dir)
+  guards.check_output_dir(output_dir, {'grid input directory':
+                                       grid.input_dir})
+  if max_images is not None and max_images < 0:
+    raise ValueError(f'max_images must be >= 0 (0 or None: all), got '
+                     f'{max_images}')
+  start = time.monotonic()
   if grid.tiny_checkpoints:
     from fia_tf.zoo import tiny  # pylint: disable=import-outside-toplevel
     checkpoint_dir = checkpoint_dir or output_dir / 'checkpoints'
-    wanted = {s.model for s in grid.sources} | set(grid.all_targets)
+    wanted = {s.model for s in grid.sources} | set(
+        models_of(grid.all_targets))
     tiny.write_tiny_checkpoints(
         checkpoint_dir, names=[n for n in tiny.TINY_MODELS if n in wanted])
   check_checkpoints(grid, checkpoint_dir)
@@ -400,14 +435,26 @@ def run(grid, output_dir, checkpoint_dir=None, max_images=None,
       images_lib.image_set(grid.input_dir, grid.labels), max_images)
   logging.info('%d images from %s (%s)', len(image_set),
                image_set.directory, image_set.id_rule)
+  # Locked after the cheap checks, so a refused run creates nothing.
+  with (guards.output_lock(output_dir) if distribute.is_chief(strategy)
+        else contextlib.nullcontext()):
+    return _run_locked(grid, image_set, output_dir, checkpoint_dir,
+                       jit_compile, progress_every, evaluate, strategy, start,
+                       max_images, max_pixels)
+
+
+def _run_locked(grid, image_set, output_dir, checkpoint_dir, jit_compile,
+                progress_every, evaluate, strategy, start, max_images,
+                max_pixels):
+  """:func:`run` once the inputs are checked and the output is locked."""
   dirs = run_attacks(grid, image_set, output_dir, checkpoint_dir,
                      jit_compile, progress_every, strategy, max_pixels)
   if not evaluate:
     return None
   sets = grid.attack_sets()
-  targets = [targets_lib.RegistryTarget(name, checkpoint_dir,
-                                        strategy=strategy,
-                                        batch_size=grid.eval_batch_size)
+  targets = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
+                                   strategy=strategy,
+                                   batch_size=grid.eval_batch_size)
              for name in grid.all_targets]
   targets_by_group = {g: [t for t in targets if grid.group_of(t.name) == g]
                       for g in GROUPS}

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from fia_tf.evaluation import defences
 from tests.helpers.binaries import TINY
 from tests.helpers.binaries import command
 from tests.helpers.binaries import environment
@@ -190,3 +191,40 @@ def test_resume_with_other_settings_is_refused(attacked, checkpoints):
   assert 'config.keep_prob: 0.7 there, 0.9 now' in result.stderr
   assert 'Traceback' not in result.stderr
   assert os.path.exists(out / '1.png')
+
+
+def test_evaluate_defended_targets_by_name(attacked, checkpoints, tmp_path):
+  out, _ = attacked
+  run('evaluate.py', TINY, '--targets=tiny_vgg+jpeg75,tiny_inception+rp',
+      f'--ori_path={IMAGES}', f'--labels={LABELS}', f'--adv_path=fia={out}',
+      f'--output_dir={tmp_path}', f'--checkpoint_dir={checkpoints}',
+      '--batch_size=3', '--nocontrol')
+  with open(tmp_path / 'evaluation.csv', newline='') as f:
+    table = {r['target']: r for r in csv.DictReader(f)}
+  assert set(table) == {'tiny_vgg+jpeg75', 'tiny_inception+rp'}
+  truth = labels_of(NAMES)
+  gt = np.array([truth[n] for n in NAMES])
+  clean_images = np.stack([resize(read_png(IMAGES / n), 24) for n in NAMES])
+  adv_images = np.stack([read_png(out / n) for n in NAMES]).astype(
+      np.float32)
+  # Recount: the defence applied here, then the plain model.
+  jpeg = defences.make('jpeg75')
+  clean = predict('tiny_vgg', checkpoints, list(jpeg(clean_images)))
+  adv = predict('tiny_vgg', checkpoints, list(jpeg(adv_images)))
+  row = table['tiny_vgg+jpeg75']
+  right = clean == gt
+  assert float(row['success_changed']) == pytest.approx(
+      np.mean(adv != clean), abs=1e-6)
+  assert int(row['n_correct']) == right.sum()
+  if right.any():
+    assert float(row['success_correct']) == pytest.approx(
+        np.mean((adv != gt)[right]), abs=1e-6)
+  markdown = (tmp_path / 'evaluation.md').read_text()
+  assert f'(n={right.sum()}) |' in markdown
+  bad = run('evaluate.py', TINY, '--models=tiny_vgg+jpeg200',
+            f'--ori_path={IMAGES}', f'--adv_path=fia={out}',
+            f'--checkpoint_dir={checkpoints}',
+            f'--output_dir={tmp_path / "bad"}', expect=2)
+  assert "target 'tiny_vgg+jpeg200'" in bad.stderr
+  assert 'JPEG quality must be an integer in 1..100, got 200' in bad.stderr
+  assert 'Traceback' not in bad.stderr

@@ -119,7 +119,7 @@ def test_errors_are_messages_not_tracebacks(tmp_path, checkpoints):
       (['--model_name=inception_v5', f'--input_dir={good}'],
        2, "unknown model 'inception_v5'", 'known models:'),
       (['--max_epsilon=-1', '--model_name=tiny_vgg', f'--input_dir={good}'],
-       2, 'eps must be >= 0.0, got -1.0', ''),
+       2, '--max_epsilon must be >= 0.0, got -1.0', ''),
       (['--image_size=224', '--model_name=tiny_vgg', f'--input_dir={good}'],
        2, 'image_size 224 does not fit tiny_vgg', ''),
   ]

@@ -22,10 +22,16 @@ from tests.helpers.paths import REPO
 pytestmark = pytest.mark.slow
 
 _PROBE = '''
+import importlib
 import json
+import pkgutil
 import fia_tf
 from fia_tf.zoo import download, registry
-print(json.dumps({"file": fia_tf.__file__,
+modules = sorted(m.name for m in pkgutil.walk_packages(fia_tf.__path__,
+                                                       "fia_tf."))
+files = [importlib.import_module(m).__file__ for m in modules]
+print(json.dumps({"file": fia_tf.__file__, "modules": modules,
+                  "module_files": files,
                   "manifest": len(download.load_manifest()["models"]),
                   "models": len(registry.names_list("all"))}))
 '''
@@ -51,6 +57,12 @@ def test_non_editable_install_runs_a_binary(tmp_path, tiny_checkpoints):
   found = json.loads(probe.stdout.strip().splitlines()[-1])
   assert str(venv) in found['file'] and str(REPO) not in found['file']
   assert found['manifest'] >= 14 and found['models'] >= 19
+  # Every subpackage ships (a directory without __init__.py would not).
+  for name in ('fia_tf.demos.advtrain', 'fia_tf.demos.imagenet',
+               'fia_tf.demos.mini.demo', 'fia_tf.evaluation.defences.jpeg',
+               'fia_tf.attacks.objectives.p2fa'):
+    assert name in found['modules'], name
+  assert all(str(venv) in f for f in found['module_files'])
   out = tmp_path / 'adv'
   attack = subprocess.run(
       [str(python), str(REPO / 'experiments' / 'attack.py'), TINY,

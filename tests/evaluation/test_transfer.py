@@ -153,3 +153,26 @@ def test_run_in_memory_and_transfer_table(tiny_source, images, labels):
   text = tables.to_markdown(table)
   assert '| tiny / MIM |' in text and '*' in text
   assert tables.to_json(table)['columns'][-1] == 'avg normal (black-box)'
+
+
+def test_success_among_clean_correct_carries_its_denominator():
+  rows = [{'source': 's', 'method': 'MIM', 'target': t, 'n': 10,
+           'n_correct': n, 'success_correct': rate, 'success_changed': 0.5}
+          for t, n, rate in [('a', 8, 0.75), ('b', 0, float('nan'))]]
+  table = tables.transfer_table(rows, 'success_correct', sources=['s'],
+                                methods=['MIM'], targets=['a', 'b'],
+                                groups={'a': 'normal', 'b': 'normal'},
+                                averages=('normal',))
+  assert table.count('s / MIM', 'a') == 8
+  assert table.count('s / MIM', 'b') == 0
+  assert table.count('s / MIM', 'avg normal (black-box)') is None
+  text = tables.to_markdown(table)
+  assert '| s / MIM | 75.0 (n=8) | - (n=0) |' in text
+  lines = tables.to_csv(table).splitlines()
+  assert lines[0] == 'source/method,a,a (n),b,b (n),avg normal (black-box)'
+  assert lines[1] == 's / MIM,75.0,8,,0,75.0'
+  assert tables.to_json(table)['counts'] == [[8, 0, None]]
+  # The changed/wrong tables have no subset: no denominators.
+  plain = tables.transfer_table(rows, 'success_changed', sources=['s'],
+                                methods=['MIM'], targets=['a', 'b'])
+  assert plain.counts is None and '(n=' not in tables.to_markdown(plain)

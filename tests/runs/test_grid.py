@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 
+from fia_tf.data import images as images_lib
+from fia_tf.evaluation import defences
 from fia_tf.runs import grid as grid_lib
 from tests.helpers.checks import labels_of
 from tests.helpers.checks import predict
@@ -123,3 +125,52 @@ def test_paper_grid_has_the_family():
     assert method in grid.methods
   names = [s.name for s in grid.attack_sets()]
   assert 'vgg_16/RPA_p0.9' in names and 'vgg_16/BFA' in names
+
+
+def test_defended_targets_in_the_grid(tmp_path):
+  grid = grid_lib.load('dry_run', root=REPO, config_dir=CONFIGS, overrides={
+      'targets': {'normal': ['tiny_vgg', 'tiny_vgg+jpeg75'],
+                  'defended': ['tiny_adv_inception+rp+median3']}})
+  grid = grid_lib.select(grid, sources=['tiny_vgg'], methods=['MIM'])
+  assert grid_lib.models_of(grid.all_targets) == ['tiny_vgg',
+                                                  'tiny_adv_inception']
+  tables = grid_lib.run(grid, tmp_path, progress_every=0.0)
+  ckpt = tmp_path / 'checkpoints'
+  truth = labels_of(NAMES)
+  clean_images = np.stack([read_png(IMAGES / n) for n in NAMES])
+  adv_images = np.stack([read_png(tmp_path / 'adv' / 'tiny_vgg' / 'MIM' / n)
+                         for n in NAMES])
+  changed = tables['success_changed']
+  correct = tables['success_correct']
+  # Independent recount: the defence by hand, then the plain model.
+  jpeg = defences.make('jpeg75')
+  clean = predict('tiny_vgg', ckpt, list(jpeg(images_lib.resize(
+      clean_images, 24))))
+  adv = predict('tiny_vgg', ckpt, list(jpeg(images_lib.resize(adv_images,
+                                                              24))))
+  assert changed.cell('tiny_vgg / MIM', 'tiny_vgg+jpeg75') == pytest.approx(
+      np.mean(adv != clean))
+  right = clean == np.array([truth[n] for n in NAMES])
+  assert correct.count('tiny_vgg / MIM', 'tiny_vgg+jpeg75') == right.sum()
+  assert 'tiny_adv_inception+rp+median3' in changed.col_labels
+  text = (tmp_path / 'table_correct.md').read_text()
+  assert f'(n={right.sum()})' in text
+  header = (tmp_path / 'table_correct.csv').read_text().splitlines()[0]
+  assert 'tiny_vgg+jpeg75,tiny_vgg+jpeg75 (n)' in header
+
+
+def test_grid_config_names_a_bad_defence(tmp_path):
+  with pytest.raises(grid_lib.ConfigError,
+                     match=r"dry_run.json.*'tiny_vgg\+jpg75'.*unknown "
+                     r"defence 'jpg75'"):
+    grid_lib.load('dry_run', root=REPO, config_dir=CONFIGS, overrides={
+        'targets': {'normal': ['tiny_vgg+jpg75']}})
+
+
+def test_input_defences_config_wraps_slim_models():
+  grid = grid_lib.load('input_defences', root=REPO, config_dir=CONFIGS)
+  assert 'inception_v3+fd' in grid.targets['defended']
+  assert grid_lib.models_of(grid.all_targets) == ['inception_v3',
+                                                  'inception_resnet_v2']
+  names = [s.name for s in grid.attack_sets()]
+  assert 'vgg_16/FIA_p0.9' in names and 'vgg_16/MIM' in names
