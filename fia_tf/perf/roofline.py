@@ -68,6 +68,10 @@ PER_MASK = 'per_mask'
 _PLAIN_FIA = methods_lib.Parts(objective='fia')
 _PLAIN_DANAA = methods_lib.Parts(objective='danaa')
 _PLAIN_ILPD = methods_lib.Parts(objective='ilpd')
+# NAA's and RPA's copies take FIA's passes (N full passes of the copies, T
+# prefix passes); NAA adds one forward pass of the black image, negligible.
+_FIA_LIKE = (_PLAIN_FIA, methods_lib.Parts(objective='naa'),
+             methods_lib.Parts(objective='rpa'))
 _PLAIN_CHAIN = (methods_lib.Parts(objective='bfa'),
                 methods_lib.Parts(objective='p2fa'))
 _PAGE_BYTES = os.sysconf('SC_PAGE_SIZE')
@@ -266,10 +270,10 @@ def roofline(attack, images, labels, repeats):
     return _family_roofline(attack, images, labels, repeats, path_passes=0,
                             baseline_passes=0, iteration_prefix=False,
                             iteration_clean=True)
-  if cfg.parts != _PLAIN_FIA or cfg.ens < 1:
-    raise ValueError('the roofline is defined for plain FIA and DANAA with '
-                     f'ens >= 1 and plain ILPD, got {cfg.parts.name} with '
-                     f'ens={cfg.ens}')
+  if cfg.parts not in _FIA_LIKE or cfg.ens < 1:
+    raise ValueError('the roofline is defined for plain FIA, NAA, RPA and '
+                     f'DANAA with ens >= 1 and plain ILPD, got '
+                     f'{cfg.parts.name} with ens={cfg.ens}')
   images = np.asarray(images, np.float32)
   labels = np.asarray(labels)
   batch = len(images)
@@ -536,7 +540,7 @@ def measure_attack(source, images, labels, method, *, ens=30, num_iter=10,
   }
   chain = _is_chain(attack) and cfg.parts in _PLAIN_CHAIN
   if with_roofline is None:
-    with_roofline = ((cfg.parts in (_PLAIN_FIA, _PLAIN_DANAA) + _PLAIN_CHAIN
+    with_roofline = ((cfg.parts in _FIA_LIKE + (_PLAIN_DANAA,) + _PLAIN_CHAIN
                       and cfg.ens >= 1) or cfg.parts == _PLAIN_ILPD)
   if with_roofline:
     line = (chain_roofline if chain else roofline)(attack, images, labels,

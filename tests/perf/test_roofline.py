@@ -112,6 +112,18 @@ def test_per_mask_not_repeated_when_the_default_is_per_mask(tiny_source,
   assert records[0]['layout']['passes'] == 4
 
 
+@pytest.mark.parametrize('method', ['NAA', 'RPA'])
+def test_naa_and_rpa_get_fias_roofline(tiny_source, images, labels, method):
+  """NAA's and RPA's copies take FIA's passes, so they get its roofline."""
+  (record,) = roofline.measure(tiny_source, images[:2], labels[:2], ens=2,
+                               num_iter=1, repeats=1, methods=[method],
+                               per_mask=False)
+  assert record['method'] == method and record['variant'] == 'vectorised'
+  assert record['roofline_s_per_image'] > 0
+  assert record['ratio'] == pytest.approx(
+      record['s_per_image'] / record['roofline_s_per_image'])
+
+
 def test_roofline_only_for_plain_fia(tiny_source, images, labels):
   import fia_tf  # pylint: disable=import-outside-toplevel
   attack = fia_tf.Attack(tiny_source, fia_tf.AttackConfig(method='FIA+PIDIM',
