@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fia_tf
+from tests.helpers import attack_checks
 
 METHODS = ['MIM', 'DIM', 'TIM', 'PIM', 'TIDIM', 'NRDM', 'FDA', 'FIA', 'FIAPI',
            'FIAPIDIM', 'FIATIDIM']
@@ -18,18 +19,8 @@ def _attack(source, method, **kw):
 def test_budget_range_determinism_and_batch_invariance(tiny_source, images,
                                                        labels, method):
   attack = _attack(tiny_source, method, seed=11)
-  ids = np.arange(6) * 7 + 3
-  adv = attack(images, labels, ids).numpy()
-  # Inside the eps-ball also after rounding to uint8, and inside [0, 255].
-  rounded = np.round(adv).astype(np.int64)
-  assert np.abs(rounded - images.astype(np.int64)).max() <= 16
-  assert adv.min() >= 0 and adv.max() <= 255
-  assert np.abs(adv - images).max() > 8, 'the attack barely moved'
-  # Same seed, same result; another batch split and order, same result.
-  np.testing.assert_array_equal(attack(images, labels, ids).numpy(), adv)
-  order = np.array([4, 1, 5, 0])
-  part = attack(images[order], labels[order], ids[order]).numpy()
-  np.testing.assert_array_equal(part, adv[order])
+  attack_checks.assert_budget_determinism_and_batch(
+      attack, images, labels, np.arange(6) * 7 + 3)
   # No retracing for a smaller batch.
   assert attack._compiled.experimental_get_tracing_count() == 1
 

@@ -7,23 +7,14 @@ import pytest
 import tensorflow as tf
 
 import fia_tf
+from tests.helpers import transfer
 from tests.helpers.models import tiny_cnn
 
 
 def _stripes(n, seed):
-  """4 classes: stripe orientation x colour, with noise. Learnable in seconds."""
-  rs = np.random.RandomState(seed)
-  labels = rs.randint(0, 4, n)
-  yy, xx = np.mgrid[0:32, 0:32]
-  images = np.empty((n, 32, 32, 3), np.float32)
-  for i, label in enumerate(labels):
-    phase = rs.uniform(0, 2 * np.pi)
-    wave = np.sin((xx if label % 2 else yy) * 0.8 + phase)
-    colour = np.array([1.0, 0.3, 0.3]) if label < 2 else np.array(
-        [0.3, 0.3, 1.0])
-    img = 128 + 90 * wave[..., None] * colour + rs.normal(0, 10, (32, 32, 3))
-    images[i] = np.clip(img, 0, 255)
-  return images.round(), labels.astype(np.int32)
+  """4 classes: stripe orientation x colour, with noise; contrast 90 grey
+  levels, learnable in seconds."""
+  return transfer.stripes(n, seed, amplitude=90.0)
 
 
 @pytest.fixture(scope='module')

@@ -1,10 +1,12 @@
-"""Two small classifiers trained in the test session, for black-box checks.
+"""Small classifiers trained in the test session, for black-box checks.
 
-Both learn the same 4-class stripes task (orientation x colour, as in
-``tests/attacks/test_trained_and_layer.py``, at a lower contrast so that
-16-level perturbations can transfer) from different initial weights, so an
-attack crafted on one can be measured on the other. Trained once per
-session (about 8 s each on a shared 2-core CPU).
+All learn the same 4-class stripes task (orientation x colour; faint
+stripes, 30 grey levels by default, so that 16-level perturbations can
+transfer) from different initial weights, so an attack crafted on one can
+be measured on another. Two pairs, each trained once per session (a few
+seconds a model on a 2-core CPU): :func:`source_and_target` (two
+``tiny_cnn`` of one width, other seeds) and :func:`wide_pair` (widths 8 and
+12, other seeds and samples).
 """
 
 import functools
@@ -17,7 +19,10 @@ from tests.helpers.models import tiny_cnn
 
 
 def stripes(n, seed, amplitude=30.0):
-  """``n`` stripe images (pixels 0..255, rounded) and labels in 0..3."""
+  """``n`` stripe images (pixels 0..255, rounded) and labels in 0..3.
+
+  ``amplitude`` is the stripes' contrast in grey levels.
+  """
   rs = np.random.RandomState(seed)
   labels = rs.randint(0, 4, n)
   yy, xx = np.mgrid[0:32, 0:32]
@@ -51,7 +56,58 @@ def source_and_target():
                              name='stripes_source'), target)
 
 
+def _cnn(width, seed):
+  keras.utils.set_random_seed(seed)
+  inputs = keras.Input((32, 32, 3))
+  x = keras.layers.Conv2D(width, 3, padding='same', activation='relu',
+                          name='conv1')(inputs)
+  x = keras.layers.Conv2D(2 * width, 3, strides=2, padding='same',
+                          name='conv2')(x)
+  x = keras.layers.Activation('relu', name='feat')(x)
+  x = keras.layers.Conv2D(2 * width, 3, padding='same', activation='relu',
+                          name='conv3')(x)
+  x = keras.layers.GlobalAveragePooling2D(name='pool')(x)
+  outputs = keras.layers.Dense(4, name='logits')(x)
+  return keras.Model(inputs, outputs, name=f'stripes_{width}_{seed}')
+
+
+@functools.lru_cache(maxsize=None)
+def wide_pair():
+  """``(source, target)``: a :class:`fia_tf.SourceModel` (layer ``feat``)
+  and a Keras model trained from other seeds, widths and samples."""
+  models = []
+  for width, seed in ((8, 5), (12, 11)):
+    model = _cnn(width, seed)
+    x, y = stripes(2000, seed)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(
+                      from_logits=True))
+    model.fit(fia_tf.preprocessing.inception(x), y, epochs=4, batch_size=64,
+              verbose=0)
+    models.append(model)
+  source = fia_tf.SourceModel(models[0], fia_tf.preprocessing.inception,
+                              'feat', name='stripes_source')
+  return source, models[1]
+
+
 def error(model, images, labels):
   """Top-1 error of ``model`` on pixel images."""
-  logits = model(fia_tf.preprocessing.inception(images), training=False)
+  logits = model(fia_tf.preprocessing.inception(np.asarray(images)),
+                 training=False)
   return float(np.mean(np.argmax(logits, -1) != labels))
+
+
+def assert_raises_wide_pair_error(config, margin=0.3):
+  """On :func:`wide_pair`, the attack of ``config`` raises the target's
+  error ``margin`` above both its clean error and its error under random
+  +-16 noise (so it is the attack that transfers, not any perturbation)."""
+  source, target = wide_pair()
+  x, y = stripes(64, 123)
+  clean = error(target, x, y)
+  assert error(source.model, x, y) <= 0.1, 'the source did not train'
+  noise = np.clip(x + 16 * np.sign(np.random.RandomState(0).randn(*x.shape)),
+                  0, 255)
+  noisy = error(target, noise, y)
+  adv = fia_tf.Attack(source, config)(x, y, np.arange(64)).numpy()
+  attacked = error(target, adv, y)
+  assert attacked >= max(clean, noisy) + margin, (clean, noisy, attacked)
