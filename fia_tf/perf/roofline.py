@@ -243,6 +243,34 @@ def layout_record(attack, batch):
   }
 
 
+def _prefix_passes(attack, batch):
+  """FIA's iteration pieces for ``batch`` images, compiled as the attack is.
+
+  Returns:
+    ``(forward, backward)``: forward to the feature layer; forward to the
+    layer and backward to the input of a fixed random weighting of the
+    feature map (the gradient of FIA's loss, whatever the weights).
+  """
+  prefix = attack.feature_model
+  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
+  weights = tf.constant(
+      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+
+  @tf.function(jit_compile=attack.jit_compile)
+  def forward(x):
+    return prefix(x, training=False)
+
+  # Same tape settings as the attack's own gradient code.
+  @tf.function(jit_compile=attack.jit_compile)
+  def backward(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      target = tf.reduce_sum(prefix(x, training=False) * weights)
+    return tape.gradient(target, x)
+
+  return forward, backward
+
+
 def roofline(attack, images, labels, repeats):
   """Times the two pieces of plain FIA's roofline (see the module doc).
 
@@ -279,7 +307,7 @@ def roofline(attack, images, labels, repeats):
   batch = len(images)
   layout = layout_record(attack, batch)
   pass_copies = layout['copies_per_pass']
-  both, prefix = attack.features_and_logits, attack.feature_model
+  both = attack.features_and_logits
   preprocess = attack.source.preprocess
   jit = attack.jit_compile
 
@@ -288,11 +316,8 @@ def roofline(attack, images, labels, repeats):
       np.resize(images, (pass_copies,) + images.shape[1:])))
   selector = tf.one_hot(np.resize(labels, pass_copies), attack.num_classes)
   batch_input = tf.constant(preprocess(images))
-  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
-  weights = tf.constant(
-      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+  _, prefix_pass = _prefix_passes(attack, batch)
 
-  # Same tape settings as the attack's own gradient code.
   @tf.function(jit_compile=jit)
   def full_pass(x):
     with tf.GradientTape(watch_accessed_variables=False) as tape:
@@ -300,13 +325,6 @@ def roofline(attack, images, labels, repeats):
       features, logits = both(x, training=False)
       target = tf.reduce_sum(logits * selector)
     return tape.gradient(target, features)
-
-  @tf.function(jit_compile=jit)
-  def prefix_pass(x):
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(x)
-      target = tf.reduce_sum(prefix(x, training=False) * weights)
-    return tape.gradient(target, x)
 
   t_full, _ = best_time(lambda: full_pass(pass_input), repeats)
   t_prefix, _ = best_time(lambda: prefix_pass(batch_input), repeats)
@@ -335,13 +353,11 @@ def _family_roofline(attack, images, labels, repeats, *, path_passes,
   images = np.asarray(images, np.float32)
   labels = np.asarray(labels)
   batch = len(images)
-  both, prefix = attack.features_and_logits, attack.feature_model
+  both = attack.features_and_logits
   jit = attack.jit_compile
   batch_input = tf.constant(attack.source.preprocess(images))
   selector = tf.one_hot(labels, attack.num_classes)
-  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
-  weights = tf.constant(
-      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+  forward_prefix, prefix_pass = _prefix_passes(attack, batch)
 
   @tf.function(jit_compile=jit)
   def input_pass(x):
@@ -350,17 +366,6 @@ def _family_roofline(attack, images, labels, repeats, *, path_passes,
       features, logits = both(x, training=False)
       target = tf.reduce_sum(tf.nn.softmax(logits) * selector)
     return tape.gradient(target, [features, x])
-
-  @tf.function(jit_compile=jit)
-  def forward_prefix(x):
-    return prefix(x, training=False)
-
-  @tf.function(jit_compile=jit)
-  def prefix_pass(x):
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(x)
-      target = tf.reduce_sum(prefix(x, training=False) * weights)
-    return tape.gradient(target, x)
 
   t_input, _ = best_time(lambda: input_pass(batch_input), repeats)
   t_forward, _ = best_time(lambda: forward_prefix(batch_input), repeats)
@@ -425,14 +430,11 @@ def chain_roofline(attack, images, labels, repeats):
   images = np.asarray(images, np.float32)
   labels = np.asarray(labels, np.int32)
   batch = len(images)
-  both, prefix, model = (attack.features_and_logits, attack.feature_model,
-                         attack.source.model)
+  both, model = attack.features_and_logits, attack.source.model
   jit = attack.jit_compile
   batch_input = tf.constant(attack.source.preprocess(images))
   selector = tf.one_hot(labels, attack.num_classes)
-  feature_shape = (batch,) + tuple(prefix.outputs[0].shape[1:])
-  weights = tf.constant(
-      np.random.RandomState(0).standard_normal(feature_shape), tf.float32)
+  prefix_forward, prefix_pass = _prefix_passes(attack, batch)
 
   @tf.function(jit_compile=jit)
   def forward_pass(x):
@@ -453,17 +455,6 @@ def chain_roofline(attack, images, labels, repeats):
       features, logits = both(x, training=False)
       target = tf.reduce_sum(logits * selector)
     return tape.gradient(target, features)
-
-  @tf.function(jit_compile=jit)
-  def prefix_forward(x):
-    return prefix(x, training=False)
-
-  @tf.function(jit_compile=jit)
-  def prefix_pass(x):
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(x)
-      target = tf.reduce_sum(prefix(x, training=False) * weights)
-    return tape.gradient(target, x)
 
   t_forward, _ = best_time(lambda: forward_pass(batch_input), repeats)
   t_input, _ = best_time(lambda: input_pass(batch_input), repeats)

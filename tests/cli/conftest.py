@@ -6,14 +6,12 @@ random-weight 24-32 px slim-style nets) and the four images of
 tests/data/nips17. Every test here is marked ``cli``.
 """
 
-import shutil
 
 import pytest
 
 from fia_tf.zoo import registry
 from fia_tf.zoo import tiny
-from tests.helpers.paths import IMAGES
-from tests.helpers.paths import LABELS
+from tests.helpers import paths
 
 
 def pytest_collection_modifyitems(items):
@@ -38,9 +36,4 @@ def checkpoints(tiny_checkpoints):
 @pytest.fixture
 def image_dir(tmp_path):
   """A copy of the four test images with labels.txt next to them."""
-  directory = tmp_path / 'images'
-  directory.mkdir()
-  for path in IMAGES.glob('*.png'):
-    shutil.copy(path, directory / path.name)
-  shutil.copy(LABELS, tmp_path / 'labels.txt')
-  return directory
+  return paths.copy_test_images(tmp_path)

@@ -29,6 +29,7 @@ from tests.helpers.binaries import TINY
 from tests.helpers.binaries import environment
 from tests.helpers.binaries import run
 from tests.helpers.binaries import run_all
+from tests.helpers import paths
 from tests.helpers.paths import IMAGES
 from tests.helpers.paths import LABELS
 from tests.imagenet import legacy_pth
@@ -166,12 +167,7 @@ def test_01_other_modes_convert_or_are_refused_by_name(tmp_path):
 
 
 def _four_images(tmp_path):
-  directory = tmp_path / 'images'
-  directory.mkdir()
-  for path in IMAGES.glob('*.png'):
-    shutil.copy(path, directory / path.name)
-  shutil.copy(LABELS, tmp_path / 'labels.txt')
-  return directory
+  return paths.copy_test_images(tmp_path)
 
 
 def test_08_dangling_symlinks_and_loops_are_skipped_by_name(tmp_path):

@@ -10,7 +10,6 @@ import errno
 import fcntl
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -39,8 +38,7 @@ from tests.helpers.binaries import run
 from tests.helpers.binaries import run_all
 from tests.helpers import models
 from tests.helpers.paths import CONFIGS
-from tests.helpers.paths import IMAGES
-from tests.helpers.paths import LABELS
+from tests.helpers import paths
 from tests.helpers.paths import REPO
 
 LOCK = '.fia_tf.lock'  # the documented lock file of an output directory
@@ -55,12 +53,7 @@ def tiny_zoo_registered():
 @pytest.fixture
 def image_dir(tmp_path):
   """The four test images with labels.txt next to them."""
-  directory = tmp_path / 'images'
-  directory.mkdir()
-  for path in IMAGES.glob('*.png'):
-    shutil.copy(path, directory / path.name)
-  shutil.copy(LABELS, tmp_path / 'labels.txt')
-  return directory
+  return paths.copy_test_images(tmp_path)
 
 
 def _snapshot(directory):
