@@ -85,18 +85,21 @@ _OVERWRITE = flags.DEFINE_bool(
 _SHARED = cli.flags.define(
     'output_dir', 'seed', 'xla', 'checkpoint_dir', 'model_module',
     'max_images', 'max_pixels', 'progress_every', 'strategy', 'cpu_devices',
-    'memory_budget_mib',
+    'memory_budget_mib', 'option',
     output_dir=(None, 'Output directory (default: ./adv/<model>/<method>).'))
 
 
 def attack_config():
   """The AttackConfig of the flags (ValueError names the bad flag)."""
-  with cli.flag_names(cli.flags.ATTACK_FLAGS):
-    return _attack_config()
+  options = cli.flags.part_options(_SHARED['option'].value)
+  with cli.flag_names({**cli.flags.ATTACK_FLAGS,
+                       **cli.flags.option_flags(options)}):
+    return _attack_config(options)
 
 
-def _attack_config():
+def _attack_config(options):
   return fia_tf.AttackConfig(
+      options=options,
       method=_METHOD.value, eps=_EPS.value, alpha=_ALPHA.value,
       num_iter=_NUM_ITER.value, momentum=_MOMENTUM.value, ens=_ENS.value,
       keep_prob=_PROBB.value, image_resize=_IMAGE_RESIZE.value,
@@ -131,7 +134,8 @@ def main(argv):
   with strategy.scope() if strategy else contextlib.nullcontext():
     source = spec.source_model(checkpoint_dir=_SHARED['checkpoint_dir'].value,
                                feature_layer=_LAYER.value)
-  with cli.flag_names(cli.flags.ATTACK_FLAGS):
+  with cli.flag_names({**cli.flags.ATTACK_FLAGS,
+                       **cli.flags.option_flags(dict(config.options))}):
     attack = fia_tf.Attack(source, config, strategy=strategy)
   replicas = strategy.num_replicas_in_sync if strategy else 1
   summary = runs.attack_directory(

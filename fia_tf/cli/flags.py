@@ -5,7 +5,8 @@ defined in the binary's own module, so ``run.json`` records it with the
 binary's other flags. One spelling per concept: ``--output_dir``,
 ``--max_images``, ``--max_pixels``, ``--memory_budget_mib`` (a float), ``--strategy`` and
 ``--cpu_devices``, ``--seed``, ``--checkpoint_dir``, ``--model_module``,
-``--progress_every``, ``--xla``.
+``--progress_every``, ``--xla``, ``--option`` (part options, see
+:func:`part_options`).
 """
 
 import sys
@@ -61,6 +62,12 @@ _SHARED = {
     'xla': (flags.DEFINE_enum, 'auto', 'XLA compilation (auto: on with a '
             'GPU, where it pays; off on CPUs, where it measured slower).',
             {'enum_values': ['auto', 'on', 'off']}),
+    'option': (
+        flags.DEFINE_multi_string, [],
+        "A setting of the method's parts, NAME=VALUE, repeatable: e.g. "
+        '--option=bfa_eta=21 --option=naa_gamma=0.5 --option=rpa_masks=patch. '
+        'An unknown name is refused with the list of the method\'s options '
+        '(fia_tf.attacks.parts: each part lists its own).', {}),
 }
 NAMES = tuple(_SHARED)
 
@@ -109,6 +116,41 @@ def define(*names, **defaults):
       out[name] = define_fn(name, default, help_text, module_name=module,
                             **extra)
   return out
+
+
+def _option_value(text):
+  """``'21'`` -> 21, ``'0.5'`` / ``'1e-3'`` -> float, ``'true'`` -> True,
+  anything else the string itself."""
+  for kind in (int, float):
+    try:
+      return kind(text)
+    except ValueError:
+      pass
+  return {'true': True, 'false': False}.get(text.lower(), text)
+
+
+def part_options(values):
+  """``{name: value}`` of ``--option=NAME=VALUE`` flags.
+
+  Raises:
+    ValueError: a value without ``=`` or a name, or a name given twice.
+  """
+  options = {}
+  for item in values:
+    name, sep, text = item.partition('=')
+    name = name.strip()
+    if not sep or not name:
+      raise ValueError(f'--option must be NAME=VALUE, got {item!r}')
+    if name in options:
+      raise ValueError(f'--option {name} is given twice')
+    options[name] = _option_value(text.strip())
+  return options
+
+
+def option_flags(options):
+  """``{option name: 'option NAME'}``: for :func:`fia_tf.cli.flag_names`,
+  so a bad value reads ``--option bfa_eta must be >= 0.0, got -1``."""
+  return {name: f'option {name}' for name in options}
 
 
 def load_model_modules(refs):

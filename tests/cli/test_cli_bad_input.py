@@ -122,6 +122,15 @@ def test_errors_are_messages_not_tracebacks(tmp_path, checkpoints):
        2, '--max_epsilon must be >= 0.0, got -1.0', ''),
       (['--image_size=224', '--model_name=tiny_vgg', f'--input_dir={good}'],
        2, 'image_size 224 does not fit tiny_vgg', ''),
+      # Part options: a bad value names the option, an unknown one lists
+      # the method's, a malformed one shows the form.
+      (['--attack_method=BFA', '--option=bfa_eta=-1', '--model_name=tiny_vgg',
+        f'--input_dir={good}'], 2, '--option bfa_eta must be >= 0', ''),
+      (['--attack_method=NAA', '--option=bfa_eta=3', '--model_name=tiny_vgg',
+        f'--input_dir={good}'], 2, "NAA has no option(s) ['bfa_eta']",
+       'naa_gamma'),
+      (['--option=bfa_eta', '--model_name=tiny_vgg', f'--input_dir={good}'],
+       2, "--option must be NAME=VALUE, got 'bfa_eta'", ''),
   ]
   calls = [('attack.py', base + args + [f'--output_dir={tmp_path / "o"}'],
             None) for args, *_ in cases]
@@ -133,7 +142,16 @@ def test_errors_are_messages_not_tracebacks(tmp_path, checkpoints):
                                 f'--ori_path={good}',
                                 f'--adv_path={tmp_path / "nope"}',
                                 f'--checkpoint_dir={checkpoints}'], None))
+  with_option = tmp_path / 'with_option'
+  calls.append(('attack.py', base + [
+      '--model_name=tiny_vgg', '--attack_method=BFA', '--ens=2',
+      '--num_iter=1', '--option=bfa_eta=3.5', f'--input_dir={good}',
+      f'--output_dir={with_option}'], None))
   results = run_all(calls)
+  code, _, stderr = results[-1]
+  assert code == 0, stderr[-2000:]
+  record = json.loads((with_option / 'run.json').read_text())
+  assert record['config']['options'] == {'bfa_eta': 3.5}
   for (args, status, *parts), (code, _, stderr) in zip(cases, results):
     assert code == status, (args, stderr[-2000:])
     assert 'Traceback' not in stderr, args
