@@ -34,6 +34,9 @@ _BATCH = flags.DEFINE_integer('batch_size', 25, 'Images per attack batch.',
 _SLIM = flags.DEFINE_bool('slim_targets', True,
                           'Also evaluate the slim checkpoints present under '
                           '--checkpoint_dir.')
+_DEFENDED = flags.DEFINE_bool(
+    'defended_targets', True, 'Also evaluate Lite1 and Lite2 behind each '
+    'input-transformation defence (' + ', '.join(imagenet.DEFENCES) + ').')
 _PREPARE = flags.DEFINE_string(
     'prepare_from', None, 'Rebuild data/imagenet_demo from this NIPS\'17 dev '
     'set directory (images/, labels.txt, dev_dataset.csv) and exit.')
@@ -55,7 +58,8 @@ def main(argv):
   runs.guards.check_output_dir(output_dir, {'demo data directory': DATA})
   imagenet.run(DATA, output_dir,
                tuple(_METHODS.value), _SHARED['max_images'].value or None,
-               _BATCH.value, _SLIM.value, _SHARED['checkpoint_dir'].value)
+               _BATCH.value, _SLIM.value, _SHARED['checkpoint_dir'].value,
+               defended=_DEFENDED.value)
   return 0
 
 

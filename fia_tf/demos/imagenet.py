@@ -35,6 +35,12 @@ from fia_tf.zoo import registry
 SOURCE = 'efficientnet_lite0'
 PACKAGE_TARGETS = ('efficientnet_lite0', 'efficientnet_lite1',
                    'efficientnet_lite2')
+# Input-transformation defences (fia_tf/evaluation/defences), which need no
+# weights, in front of the two black-box Lite models.
+DEFENCES = ('jpeg75', 'bitred4', 'fd', 'rp', 'median3')
+DEFENDED_TARGETS = tuple(f'{target}+{defence}'
+                         for target in PACKAGE_TARGETS[1:]
+                         for defence in DEFENCES)
 # FIA's successors (fia_tf/attacks/objectives/) after FIA and its baselines.
 FAMILY = ('NAA', 'RPA', 'DANAA', 'ILPD', 'BFA', 'P2FA')
 METHODS = ('MIM', 'DIM', 'FIA', 'FIA+PIDIM') + FAMILY
@@ -127,13 +133,16 @@ def load_demo(data_dir, num_images=None):
 
 # ---- models -----------------------------------------------------------------
 
-def targets(checkpoint_dir=None, slim=True):
-  """Target names: the Lite models, then the slim checkpoints present.
+def targets(checkpoint_dir=None, slim=True, defended=True):
+  """Target names: the Lite models, Lite1 and Lite2 behind each defence
+  (``defended``), then the slim checkpoints present.
 
   Returns:
     ``(names, skipped)``: usable targets and the slim models skipped.
   """
   names, skipped = list(PACKAGE_TARGETS), []
+  if defended:
+    names += DEFENDED_TARGETS
   if slim:
     for name in registry.names_list(registry.SLIM):
       try:
@@ -147,7 +156,7 @@ def targets(checkpoint_dir=None, slim=True):
 # ---- the demo ---------------------------------------------------------------
 
 def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
-        slim=True, checkpoint_dir=None, log=print):
+        slim=True, checkpoint_dir=None, log=print, defended=True):
   """Attacks, evaluates and writes the outputs; returns the summary dict."""
   start = time.time()
   out_dir = pathlib.Path(out_dir)
@@ -161,12 +170,12 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
                             method_settings={
                                 m: v for m, v in METHOD_SETTINGS.items()
                                 if m in methods})
-  target_names, skipped = targets(checkpoint_dir, slim)
+  target_names, skipped = targets(checkpoint_dir, slim, defended)
   if skipped:
     log(f'no checkpoint for {len(skipped)} slim models (skipped; run '
         '`make checkpoints` to add them)')
-  evaluated = [targets_lib.RegistryTarget(name, checkpoint_dir,
-                                          batch_size=batch_size)
+  evaluated = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
+                                     batch_size=batch_size)
                for name in target_names]
   result = transfer.run_in_memory(
       images, labels_1001, np.arange(n, dtype=np.int64), sources, sets,

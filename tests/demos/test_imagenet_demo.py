@@ -33,3 +33,18 @@ def test_bfa_step_keeps_the_codes_per_pixel_step_at_224():
   # Every method shares the budget and steps.
   assert {(c.eps, c.alpha, c.num_iter) for c in sets.values()} == {
       (16.0, 1.6, 10)}
+
+
+def test_defended_targets_wrap_the_black_box_lite_models():
+  from fia_tf.evaluation import defences  # pylint: disable=import-outside-toplevel
+  from fia_tf.evaluation import targets  # pylint: disable=import-outside-toplevel
+  names, _ = imagenet.targets(slim=False)
+  assert names[:3] == list(imagenet.PACKAGE_TARGETS)
+  assert len(names) == 3 + 2 * len(imagenet.DEFENCES)
+  assert {'efficientnet_lite1+jpeg75', 'efficientnet_lite2+rp'} <= set(names)
+  for name in names[3:]:
+    target = targets.as_target(name)  # built lazily: no weights read here
+    assert isinstance(target, defences.DefendedTarget)
+    assert target.name == name
+  assert imagenet.targets(slim=False, defended=False)[0] == list(
+      imagenet.PACKAGE_TARGETS)
