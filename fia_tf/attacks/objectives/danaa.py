@@ -75,15 +75,6 @@ from fia_tf.attacks.objectives import naa
 DANAA_NOISE = rng.claim(7, "DANAA's path noise")
 
 
-def balanced_value(out, base_features, weights, gamma):
-  """NAA's value ``sum(max(A,0) + gamma*min(A,0)) / size`` per image."""
-  attribution = (out - base_features) * weights
-  balanced = (tf.maximum(attribution, 0.0) +
-              gamma * tf.minimum(attribution, 0.0))
-  size = tf.cast(tf.reduce_prod(tf.shape(out)[1:]), out.dtype)
-  return tf.reduce_sum(balanced, axis=[1, 2, 3]) / size
-
-
 class DoubleAdversarialAttribution(fia.FeatureImportance):
   """DANAA's objective; subclasses may override :meth:`path_noise`."""
   target = staticmethod(naa.softmax_target)
@@ -165,7 +156,7 @@ class DoubleAdversarialAttribution(fia.FeatureImportance):
   def __call__(self, out, state, clean):
     del clean
     weights, base_features = state
-    return balanced_value(out, base_features, weights, self.gamma)
+    return naa.balanced_value(out, base_features, weights, self.gamma)
 
 
 parts.OBJECTIVES.register(

@@ -60,6 +60,16 @@ from fia_tf.attacks.objectives import fia
 NAA_NOISE = rng.claim(5, "NAA's path noise")
 
 
+def balanced_value(out, base_features, weights, gamma):
+  """NAA's value ``sum(max(A,0) + gamma*min(A,0)) / size`` per image,
+  ``A = (out - base_features) * weights`` (DANAA's too)."""
+  attribution = (out - base_features) * weights
+  balanced = (tf.maximum(attribution, 0.0) +
+              gamma * tf.minimum(attribution, 0.0))
+  size = tf.cast(tf.reduce_prod(tf.shape(out)[1:]), out.dtype)
+  return tf.reduce_sum(balanced, axis=[1, 2, 3]) / size
+
+
 def softmax_target(logits, selector):
   """The quantity NAA attributes: the selected softmax probabilities."""
   return tf.reduce_sum(tf.nn.softmax(logits, axis=-1) * selector)
@@ -105,11 +115,7 @@ class NeuronAttribution(fia.FeatureImportance):
   def __call__(self, out, state, clean):
     del clean
     weights, base_features = state
-    attribution = (out - base_features) * weights
-    balanced = (tf.maximum(attribution, 0.0) +
-                self.gamma * tf.minimum(attribution, 0.0))
-    size = tf.cast(tf.reduce_prod(tf.shape(out)[1:]), out.dtype)
-    return tf.reduce_sum(balanced, axis=[1, 2, 3]) / size
+    return balanced_value(out, base_features, weights, self.gamma)
 
 
 parts.OBJECTIVES.register(
