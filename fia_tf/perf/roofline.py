@@ -271,6 +271,22 @@ def _prefix_passes(attack, batch):
   return forward, backward
 
 
+def _feature_pass(attack, selector):
+  """FIA's full pass, compiled as the attack is: forward through the whole
+  net, backward from the selected logits to the feature map."""
+  both = attack.features_and_logits
+
+  @tf.function(jit_compile=attack.jit_compile)
+  def feature_pass(x):
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+      tape.watch(x)
+      features, logits = both(x, training=False)
+      target = tf.reduce_sum(logits * selector)
+    return tape.gradient(target, features)
+
+  return feature_pass
+
+
 def roofline(attack, images, labels, repeats):
   """Times the two pieces of plain FIA's roofline (see the module doc).
 
@@ -307,9 +323,7 @@ def roofline(attack, images, labels, repeats):
   batch = len(images)
   layout = layout_record(attack, batch)
   pass_copies = layout['copies_per_pass']
-  both = attack.features_and_logits
   preprocess = attack.source.preprocess
-  jit = attack.jit_compile
 
   # A pass of the attack's size, made of copies of the batch's images.
   pass_input = tf.constant(preprocess(
@@ -317,14 +331,7 @@ def roofline(attack, images, labels, repeats):
   selector = tf.one_hot(np.resize(labels, pass_copies), attack.num_classes)
   batch_input = tf.constant(preprocess(images))
   _, prefix_pass = _prefix_passes(attack, batch)
-
-  @tf.function(jit_compile=jit)
-  def full_pass(x):
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(x)
-      features, logits = both(x, training=False)
-      target = tf.reduce_sum(logits * selector)
-    return tape.gradient(target, features)
+  full_pass = _feature_pass(attack, selector)
 
   t_full, _ = best_time(lambda: full_pass(pass_input), repeats)
   t_prefix, _ = best_time(lambda: prefix_pass(batch_input), repeats)
@@ -430,7 +437,7 @@ def chain_roofline(attack, images, labels, repeats):
   images = np.asarray(images, np.float32)
   labels = np.asarray(labels, np.int32)
   batch = len(images)
-  both, model = attack.features_and_logits, attack.source.model
+  model = attack.source.model
   jit = attack.jit_compile
   batch_input = tf.constant(attack.source.preprocess(images))
   selector = tf.one_hot(labels, attack.num_classes)
@@ -448,13 +455,7 @@ def chain_roofline(attack, images, labels, repeats):
           labels, model(x, training=False)))
     return tape.gradient(loss, x)
 
-  @tf.function(jit_compile=jit)
-  def feature_pass(x):
-    with tf.GradientTape(watch_accessed_variables=False) as tape:
-      tape.watch(x)
-      features, logits = both(x, training=False)
-      target = tf.reduce_sum(logits * selector)
-    return tape.gradient(target, features)
+  feature_pass = _feature_pass(attack, selector)
 
   t_forward, _ = best_time(lambda: forward_pass(batch_input), repeats)
   t_input, _ = best_time(lambda: input_pass(batch_input), repeats)
