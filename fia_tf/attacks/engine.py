@@ -4,7 +4,8 @@
 
 1. the objective's preparation on the clean images (for FIA: the importance
    weights, aggregated over N masked copies in memory-bounded passes);
-2. ``num_iter`` iterations of: input transform (DI) -> objective value ->
+2. ``num_iter`` iterations of: the objective's state for the iteration
+   (unchanged for most) -> input transform (DI) -> objective value ->
    input gradient -> gradient transform (TI) -> update rule (momentum sign or
    PI) -> projection to the eps-ball (and the pixel range).
 
@@ -274,6 +275,7 @@ class Attack:
     images, labels, ids = self._check_inputs(images, labels, ids)
     x, state, clean_input, cached_clean, _, _ = self._start(images, labels,
                                                              ids)
+    state = self.objective.advance(state, self.from_domain(x), ids, 0)
     return self._gradient(x, 0, ids, state, clean_input, cached_clean)[1]
 
   def _run(self, images, labels, ids):
@@ -284,6 +286,7 @@ class Attack:
     amp = tf.zeros_like(x)
     trace = tf.TensorArray(tf.float32, size=cfg.num_iter)
     for t in (range if self.jit_compile else tf.range)(cfg.num_iter):
+      state = self.objective.advance(state, self.from_domain(x), ids, t)
       values, grad = self._gradient(x, t, ids, state, clean_input,
                                     cached_clean)
       trace = trace.write(t, values)

@@ -420,8 +420,10 @@ def chain_roofline(attack, images, labels, repeats):
   with ``t_input`` a forward pass with a backward pass to the input,
   ``t_feature`` one with a backward pass to the feature layer (FIA's full
   pass) and ``t_forward`` the forward pass alone, each timed as one
-  compiled function. Then ``T * t_prefix(B)`` for the iterations, as FIA;
-  P2FA adds one forward pass to the feature layer (its anchor).
+  compiled function. Then ``T * t_prefix(B)`` for the iterations, as FIA.
+  P2FA runs that chain once per outer iteration (``ceil(T / K)`` times,
+  ``K = p2fa_inner``), each with one forward pass to the feature layer
+  (its anchor).
 
   Returns:
     A dict like :func:`roofline`'s, plus ``input_pass_s`` and
@@ -461,10 +463,12 @@ def chain_roofline(attack, images, labels, repeats):
   t_input, _ = best_time(lambda: input_pass(batch_input), repeats)
   t_feature, _ = best_time(lambda: feature_pass(batch_input), repeats)
   t_prefix, _ = best_time(lambda: prefix_pass(batch_input), repeats)
-  seconds = (copies * (t_input + t_feature) - (copies - 1) * t_forward +
-             cfg.num_iter * t_prefix)
+  chain = copies * (t_input + t_feature) - (copies - 1) * t_forward
   if cfg.parts.objective == 'p2fa':
-    seconds += best_time(lambda: prefix_forward(batch_input), repeats)[0]
+    outer = -(-cfg.num_iter // int(cfg.option('p2fa_inner')))
+    chain = outer * (chain + best_time(lambda: prefix_forward(batch_input),
+                                       repeats)[0])
+  seconds = chain + cfg.num_iter * t_prefix
   return {'roofline_s': seconds, 'full_pass_s': t_feature,
           'prefix_pass_s': t_prefix, 'input_pass_s': t_input,
           'forward_pass_s': t_forward, 'pass_copies': batch}

@@ -97,8 +97,9 @@ def test_decayed_value_matches_numpy(gamma):
   assert np.abs(linear.cross_entropy(w, out, labels) - expected).max() > 1e-3
 
 
-def test_noise_is_fresh_each_iteration_and_reset_by_prepare():
-  """sigma > 0: call t mixes in h(x + sigma*n_t), n_t keyed by (t, id)."""
+def test_noise_is_fresh_each_iteration_and_keyed_by_it():
+  """sigma > 0: iteration t mixes in h(x + sigma*n_t), n_t keyed by (t, id);
+  the index comes from advance(), so repeating an iteration repeats it."""
   source, w = linear.source(), linear.weights()
   x, labels = linear.images(2), np.array([0, 3], np.int32)
   ids = tf.constant([11, 12], tf.int64)
@@ -114,10 +115,12 @@ def test_noise_is_fresh_each_iteration_and_reset_by_prepare():
       w, gamma * out + (1 - gamma) * linear.features(w, x + n), labels)
               for n in noises]
   assert np.abs(expected[0] - expected[1]).max() > 1e-3
-  for _ in range(2):
-    state = objective.prepare(tf.constant(x), labels, ids)
-    for t in range(2):
-      got = objective(tf.constant(out, tf.float32), state, None).numpy()
+  state = objective.prepare(tf.constant(x), labels, ids)
+  for t in (0, 1, 1, 0):
+    # As the engine calls it: a Python int (XLA) or an int32 tensor.
+    for index in (t, tf.constant(t, tf.int32)):
+      now = objective.advance(state, tf.constant(x), ids, index)
+      got = objective(tf.constant(out, tf.float32), now, None).numpy()
       np.testing.assert_allclose(got, expected[t], rtol=1e-5, atol=1e-6)
 
 

@@ -64,13 +64,34 @@ class CopySum(base.Objective):
     return tf.reduce_sum(out * total, axis=[1, 2, 3])
 
 
+class Stepped(AwayFromLabel):
+  """Toy objective whose state advances: AWAY's value plus ``1000 t`` plus
+  the mean pixel of the iterate the engine hands to :meth:`advance`."""
+
+  def prepare(self, images, labels, ids):
+    onehot = super().prepare(images, labels, ids)[0]
+    zero = tf.zeros(tf.shape(images)[:1])
+    return onehot, zero, zero
+
+  def advance(self, state, iterate, ids, t):
+    onehot, _, _ = state
+    mean = tf.reduce_mean(iterate, axis=[1, 2, 3])
+    return onehot, tf.cast(t, tf.float32) + 0 * mean, mean
+
+  def __call__(self, out, state, clean):
+    onehot, t, mean = state
+    return super().__call__(out, (onehot,), clean) + 1000 * t + mean
+
+
 @pytest.fixture
 def toy_parts():
   parts.OBJECTIVES.register('away', AwayFromLabel, token='AWAY')
   parts.OBJECTIVES.register('copysum', CopySum, token='COPYSUM')
+  parts.OBJECTIVES.register('stepped', Stepped, token='STEPPED')
   yield
   parts.OBJECTIVES.unregister('away')
   parts.OBJECTIVES.unregister('copysum')
+  parts.OBJECTIVES.unregister('stepped')
 
 
 def test_registered_objective_parses_and_combines(toy_parts):
@@ -125,6 +146,26 @@ def test_registered_objective_aggregates_copies(toy_parts, tiny_source,
   assert np.abs(single.numpy()).max() > 0
   out = attack(images, labels).numpy()
   assert np.abs(out - images).max() <= 16 + 1e-4
+
+
+@pytest.mark.parametrize('jit_compile', [False, True])
+def test_objective_state_advances_with_the_iterate(toy_parts, tiny_source,
+                                                   images, labels,
+                                                   jit_compile):
+  """advance() gets every iteration's index and iterate, and its state
+  reaches that iteration's value; the steps are AWAY's."""
+  def run(method, num_iter):
+    return fia_tf.Attack(tiny_source, fia_tf.AttackConfig(
+        method=method, num_iter=num_iter, jit_compile=jit_compile)).run(
+            images, labels, np.arange(6))
+  adversarial, values = run('STEPPED', 3)
+  away, away_values = run('AWAY', 3)
+  np.testing.assert_array_equal(adversarial.numpy(), away.numpy())
+  iterates = [images] + [run('AWAY', t)[0].numpy() for t in (1, 2)]
+  for t, iterate in enumerate(iterates):
+    np.testing.assert_allclose(
+        values.numpy()[t] - away_values.numpy()[t],
+        1000 * t + iterate.mean(axis=(1, 2, 3)), rtol=1e-6)
 
 
 def test_engine_names_no_part():

@@ -52,7 +52,7 @@ def test_two_logical_cpus_are_two_replicas(two_device_report):
 def test_two_devices_give_the_one_device_bytes(two_device_report):
   cases = {k: v for k, v in two_device_report['cases'].items()
            if not k.endswith('/predict')}
-  assert len(cases) == 20
+  assert len(cases) == 24
   for name, case in cases.items():
     assert case['shape'][0] == 5 and case['values_shape'] == [4, 5], name
     assert case['moved'] >= 6.0, (name, 'the attack barely moved')

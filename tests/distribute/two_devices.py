@@ -26,7 +26,10 @@ for _spec in tiny.SPECS:
   registry.register(_spec)
 
 METHODS = ['MIM', 'DIM', 'TIM', 'PIM', 'TIDIM', 'NRDM', 'FDA', 'FIA',
-           'FIA+PIDIM', 'FIATIDIM']
+           'FIA+PIDIM', 'FIATIDIM', 'ILPD', 'P2FA']
+# Objectives whose state advances per iteration: ILPD keys its noise by the
+# iteration, P2FA re-anchors (every 2 of the 4 iterations here).
+OPTIONS = {'P2FA': {'p2fa_inner': 2, 'p2fa_eta': 3.0}}
 
 
 def main(checkpoint_dir):
@@ -58,7 +61,8 @@ def main(checkpoint_dir):
       # micro_batch fixes every kernel shape: one device runs 5 images as
       # steps of 2 + 2 + 1 (padded), two devices as 2 x 2 + 2 x 1 (padded).
       config = fia_tf.AttackConfig(method=method, ens=6, num_iter=4,
-                                   mask_batch=8, seed=5, micro_batch=2)
+                                   mask_batch=8, seed=5, micro_batch=2,
+                                   options=OPTIONS.get(method))
       one_adv, one_values = fia_tf.Attack(single, config).run(
           images, labels, ids)
       two_adv, two_values = fia_tf.Attack(

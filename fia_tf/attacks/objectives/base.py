@@ -8,6 +8,9 @@ maximises. Everything it needs beyond that it owns:
   (labels, FIA's importance weights), with whatever forward and backward
   passes it needs through the :class:`fia_tf.attacks.network.Network`;
 * :meth:`Objective.start`: the iterate's start point (NRDM adds noise);
+* :meth:`Objective.advance`: the state of each iteration, from the state
+  before it and the iterate (by default the prepared state throughout;
+  ILPD takes the iteration's index, P2FA re-anchors its feature target);
 * :attr:`needs_labels`, :attr:`needs_clean`, :attr:`output`,
   :meth:`copies_per_image` (how many copies of each image its preparation
   sends through the network, for sizing memory-bounded passes).
@@ -55,12 +58,33 @@ class Objective:
     del images, labels, ids
     return ()
 
+  def advance(self, state, iterate, ids, t):
+    """The state iteration ``t`` uses (default: ``state`` unchanged).
+
+    Called at the start of every iteration, ``t = 0`` included, before
+    the iterate's value and gradient; what it returns is passed on to the
+    next call, so an objective can carry state across iterations without
+    variables (results stay independent of batching and sharding).
+
+    Args:
+      state: what :meth:`prepare` returned (``t = 0``) or the previous
+        call returned; the result must have the same structure, dtypes
+        and shapes (it is a loop variable of the compiled loop).
+      iterate: the current adversarial images, float pixels ``[B, H, W,
+        C]`` in [0, 255].
+      ids: ``[B]`` int64 per-image ids.
+      t: the iteration index: a Python int when the loop is unrolled
+        (XLA), else a scalar int32 tensor.
+    """
+    del iterate, ids, t
+    return state
+
   def __call__(self, out, state, clean):
     """Per-image values ``[B]`` from the network output ``out``.
 
     Args:
       out: logits or features of the (transformed) iterate.
-      state: what :meth:`prepare` returned.
+      state: what :meth:`advance` returned for this iteration.
       clean: the clean images' output (through the same input transform
         draw), when :attr:`needs_clean`; else ``None``.
     """

@@ -108,7 +108,7 @@ class BlackBoxFeature(fia.FeatureImportance):
 
   def _chain_pass(self, pixels, index, ids, onehot, labels, want_features,
                   want_step):
-    """One forward pass of the chain at ``pixels`` (copy ``index``).
+    """One forward pass of the chain at ``pixels`` (DI draw ``index``).
 
     Returns:
       ``(feature gradient of the selected logits or None, unit CE gradient
@@ -152,28 +152,37 @@ class BlackBoxFeature(fia.FeatureImportance):
       copies.append(current)
     return tf.stack(copies)
 
-  def importance_weights(self, images, labels, ids):
+  def importance_weights(self, images, labels, ids, first_draw=0):
     """``a``: the summed logit gradients at ``x_1 .. x_N`` (see the module
-    doc), before normalisation and negation."""
+    doc), before normalisation and negation.
+
+    Args:
+      images, labels, ids: the chain's start (pixels), labels and ids.
+      first_draw: index of the first pass's DI draw (passes take
+        ``first_draw .. first_draw + N``), so that a second chain (P2FA's
+        later outer iterations) takes fresh draws.
+    """
     labels = tf.convert_to_tensor(labels, tf.int32)
     ids = tf.convert_to_tensor(ids, tf.int64)
     onehot = tf.one_hot(labels, self.network.num_classes)
     copies = self.config.ens
     if copies == 0:
-      return self._chain_pass(images, 0, ids, onehot, labels, True, False)[0]
-    _, step = self._chain_pass(images, 0, ids, onehot, labels, False, True)
+      return self._chain_pass(images, first_draw, ids, onehot, labels, True,
+                              False)[0]
+    _, step = self._chain_pass(images, first_draw, ids, onehot, labels, False,
+                               True)
     current = images + PIXEL_RANGE * self.eta * step
     feature_shape = self.network.features_and_logits.outputs[0].shape[1:]
     aggregate = tf.zeros(tf.concat([tf.shape(images)[:1], feature_shape], 0))
     loop = range if self.network.unroll else tf.range
     for index in loop(1, copies):
-      grad, step = self._chain_pass(current, index, ids, onehot, labels,
-                                    True, True)
+      grad, step = self._chain_pass(current, first_draw + index, ids, onehot,
+                                    labels, True, True)
       aggregate = aggregate + grad
       current = images + PIXEL_RANGE * self.eta * step
     # The last copy needs no step after it.
-    grad, _ = self._chain_pass(current, copies, ids, onehot, labels, True,
-                               False)
+    grad, _ = self._chain_pass(current, first_draw + copies, ids, onehot,
+                               labels, True, False)
     return aggregate + grad
 
 

@@ -48,12 +48,9 @@ Where we differ from the official code, and why:
 
 * The noise is keyed per image and iteration (:mod:`fia_tf.attacks.rng`,
   purpose 8), not ``torch.randn`` of a global stream, so results do not
-  depend on the batch. To know the iteration, the objective counts its own
-  calls in a variable that :meth:`prepare` resets (the parts protocol does
-  not pass the iteration to objectives); so one attack must not be run
-  from several threads or replicas at once while ``ilpd_sigma > 0`` or DI
-  is on (a strategy with several replicas is refused with a
-  ``ValueError``; ``ilpd_sigma = 0`` without DI needs no counter).
+  depend on the batch. The iteration's index comes from the parts
+  protocol (:meth:`advance` stores it in the state), so the attack runs
+  sharded over replicas like any other.
 * With DI in the method, the noised clean image goes through the same DI
   draw as the adversarial one (so the two feature maps are aligned); the
   code has no DI.
@@ -89,28 +86,10 @@ class PerturbationDecay(base.Objective):
     self.network.use_suffix()
     self.fixed_reference = (self.sigma == 0 and
                             self.config.parts.input_transform == 'none')
-    self._check_one_replica()
-    # Calls of __call__ since the last prepare(): the iteration index.
-    self._calls = tf.Variable(0, dtype=tf.int64, trainable=False,
-                              name='ilpd_iteration')
 
   @property
   def needs_labels(self):
     return True
-
-  def _check_one_replica(self):
-    """Refuses several replicas sharing the iteration counter."""
-    if self.fixed_reference:
-      return
-    context = tf.distribute.get_replica_context()
-    replicas = (context.num_replicas_in_sync if context is not None else
-                tf.distribute.get_strategy().num_replicas_in_sync)
-    if replicas > 1:
-      raise ValueError(
-          'ILPD with ilpd_sigma > 0 or DI counts its iterations in one '
-          f'variable and cannot run on several replicas at once; got '
-          f'{replicas} replicas. Run it without a strategy, or with '
-          'ilpd_sigma=0 and no DI.')
 
   def clean_noise(self, counter, ids):
     """``sigma * n`` for draw ``counter`` of each image, in pixels."""
@@ -132,28 +111,23 @@ class PerturbationDecay(base.Objective):
   def prepare(self, images, labels, ids):
     labels = tf.convert_to_tensor(labels, tf.int32)
     ids = tf.convert_to_tensor(ids, tf.int64)
-    reset = self._calls.assign(0)
-    # Every later read of the counter depends on ids, so it follows the
-    # reset.
-    with tf.control_dependencies([reset]):
-      ids = tf.identity(ids)
     if self.fixed_reference:
       fixed = self.network.features(self.network.preprocess(images))
     else:
       fixed = tf.zeros([0], tf.float32)
-    return labels, ids, images, fixed
+    return labels, ids, images, fixed, tf.constant(0, tf.int64)
+
+  def advance(self, state, iterate, ids, t):
+    """Records the iteration's index (it keys the noise and DI draws)."""
+    del iterate, ids
+    return state[:-1] + (tf.cast(t, tf.int64),)
 
   def __call__(self, out, state, clean):
     del clean
-    labels, ids, images, fixed = state
+    labels, ids, images, fixed, iteration = state
     if self.fixed_reference:
       references = [fixed] * self.copies
     else:
-      self._check_one_replica()
-      # The increment depends on this iteration's features, which depend
-      # on the previous step: iterations read the counter in order.
-      with tf.control_dependencies([out, ids]):
-        iteration = self._calls.assign_add(1) - 1
       references = [self.reference(images, ids, iteration, j)
                     for j in range(self.copies)]
     values = []

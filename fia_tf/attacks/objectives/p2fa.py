@@ -46,28 +46,33 @@ block; BFA and the zoo use the last, ``Mixed_5e``). TransferAttack's port
 builds the copies, so its copy steps are ``eta / std`` (about 4.4 times
 the code's).
 
-**What this part computes, and what it does not (yet).** The engine calls
-an objective's preparation once, on the clean images, and then only maps
-the network output of the iterate to a value: an objective never sees the
-iterate, so it cannot recompute the weights and the target at ``adv``
-every ``K`` steps. This part is therefore **the first outer iteration of
-the code** (``T = 1``), run for ``num_iter`` inner steps by the engine's
-loop, whose momentum-sign update with ``mean|g|`` normalisation and
-eps-ball projection are the code's inner update::
+**What this part computes.** The engine's loop is the code's inner loop
+(its momentum-sign update with ``mean|g|`` normalisation and eps-ball
+projection are the engine's update rule, and that momentum runs on across
+outer iterations, as the code's ``gg`` does). The outer iterations are
+this objective's :meth:`~fia_tf.attacks.objectives.base.Objective.advance`:
+at every iteration ``t`` that is a multiple of ``p2fa_inner`` (``K``, 10
+as in the code) it takes BFA's weights at the current iterate ``adv``,
+adds them to its feature-space momentum ``g`` (decay ``momentum``, the
+code's ``decay`` for both) and re-anchors the target::
 
-  w  = BFA's weights at x,   f* = f(P(x)) + p2fa_scale * w
-  value(adv) = -||f(adv) - f*||_2^2   (maximised)
+  w  = BFA's weights at adv,   g = momentum * g + w
+  f* = f(P(adv)) + p2fa_scale * g / ||g||_2
+  value(adv') = -||f(adv') - f*||_2^2   (maximised, for K iterations)
 
-With ``T = 1``, ``g = w`` and ``||w|| = 1``, so this is exactly the code's
-first outer iteration. The outer re-anchoring needs the engine to hand
-the objective the iterate every ``K`` iterations (a ``refresh(x, t,
-state)`` hook); that is an engine change this part does not make. For the
-code's inner step length pass ``alpha = eps / 3``.
+So ``num_iter = T * K``: the code's ``main.py`` schedule is ``num_iter=30,
+alpha=eps/3`` (``T = 3``); the default ``num_iter = 10`` is one outer
+iteration, which the README's tables use so that every method gets the
+same steps. An iteration count that is not a multiple of ``K`` ends with a
+shorter last outer iteration.
 
 Other differences from the official code, and why: BFA's (batch sums,
 DI on the copies' passes, zero guards; see
 :mod:`fia_tf.attacks.objectives.bfa`); with DI in the method the target's
-anchor ``f(P(x))`` is taken without DI, as in the code (which has no DI).
+anchor ``f(P(adv))`` is taken without DI, as in the code (which has no DI),
+and each outer iteration's chain takes fresh DI draws (outer iteration
+``o`` uses draws ``o * (N + 1) ..``); a zero ``g`` (all-zero weights) is
+not divided by.
 """
 
 import tensorflow as tf
@@ -78,30 +83,61 @@ from fia_tf.attacks.objectives import bfa
 from fia_tf.attacks.objectives import fia
 
 
+def unit_l2(g):
+  """``g / ||g||_2`` per image (zero stays zero)."""
+  norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=[1, 2, 3], keepdims=True))
+  return g / tf.where(norm > 0, norm, tf.ones_like(norm))
+
+
 class PixelToFeature(bfa.BlackBoxFeature):
-  """P2FA's objective (one outer iteration; see the module doc)."""
+  """P2FA's objective: a far feature-space target, re-anchored every K."""
   eta_option = 'p2fa_eta'
 
   def __init__(self, context):
     super().__init__(context)
     self.scale = float(self.config.option('p2fa_scale'))
+    self.inner = int(self.config.option('p2fa_inner'))
+    self.decay = float(self.config.momentum)
+
+  def _anchor(self, pixels, labels, ids, momentum, outer):
+    """``(g, f*)`` of outer iteration ``outer`` at the iterate ``pixels``."""
+    weights = fia.normalized_negative(self.importance_weights(
+        pixels, labels, ids, first_draw=outer * (self.config.ens + 1)))
+    momentum = self.decay * momentum + weights
+    anchor = self.network.features(self.network.preprocess(pixels))
+    return momentum, anchor + self.scale * unit_l2(momentum)
 
   def prepare(self, images, labels, ids):
-    weights = fia.normalized_negative(
-        self.importance_weights(images, labels, ids))
-    anchor = self.network.features(self.network.preprocess(images))
-    return (anchor + self.scale * weights,)
+    labels = tf.convert_to_tensor(labels, tf.int32)
+    ids = tf.convert_to_tensor(ids, tf.int64)
+    feature_shape = self.network.features_and_logits.outputs[0].shape[1:]
+    zero = tf.zeros(tf.concat([tf.shape(images)[:1], feature_shape], 0))
+    momentum, target = self._anchor(images, labels, ids, zero, 0)
+    return labels, momentum, target
+
+  def advance(self, state, iterate, ids, t):
+    """Re-anchors at ``t = K, 2K, ..`` (``t = 0`` is :meth:`prepare`'s)."""
+    labels, momentum, target = state
+    if isinstance(t, int):
+      if t == 0 or t % self.inner:
+        return state
+      return (labels,) + self._anchor(iterate, labels, ids, momentum,
+                                      t // self.inner)
+    return (labels,) + tuple(tf.cond(
+        tf.logical_and(t > 0, t % self.inner == 0),
+        lambda: self._anchor(iterate, labels, ids, momentum, t // self.inner),
+        lambda: (momentum, target)))
 
   def __call__(self, out, state, clean):
     del clean
-    (target,) = state
+    target = state[-1]
     return -tf.reduce_sum(tf.square(out - target), axis=[1, 2, 3])
 
 
 parts.OBJECTIVES.register(
     'p2fa', PixelToFeature, token='P2FA', settings=('ens',),
-    description='P2FA: invert a far feature-space step (first outer '
-                'iteration)',
+    description='P2FA: invert a far feature-space step, re-anchored every '
+                'p2fa_inner iterations',
     options=(
         parts.Option('p2fa_eta', 28.0,
                      lambda n, v: checks.check_real(n, v, low=0.0),
@@ -110,4 +146,8 @@ parts.OBJECTIVES.register(
                      lambda n, v: checks.check_real(n, v, low=0.0,
                                                     low_open=True),
                      "length of the feature-space step (the code's 1e5)"),
+        parts.Option('p2fa_inner', 10,
+                     lambda n, v: checks.check_int(n, v, low=1),
+                     'iterations per outer iteration (target re-anchored '
+                     "every so many; the code's 10)"),
     ))
