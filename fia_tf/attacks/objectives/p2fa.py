@@ -83,12 +83,6 @@ from fia_tf.attacks.objectives import bfa
 from fia_tf.attacks.objectives import fia
 
 
-def unit_l2(g):
-  """``g / ||g||_2`` per image (zero stays zero)."""
-  norm = tf.sqrt(tf.reduce_sum(tf.square(g), axis=[1, 2, 3], keepdims=True))
-  return g / tf.where(norm > 0, norm, tf.ones_like(norm))
-
-
 class PixelToFeature(bfa.BlackBoxFeature):
   """P2FA's objective: a far feature-space target, re-anchored every K."""
   eta_option = 'p2fa_eta'
@@ -105,7 +99,7 @@ class PixelToFeature(bfa.BlackBoxFeature):
         pixels, labels, ids, first_draw=outer * (self.config.ens + 1)))
     momentum = self.decay * momentum + weights
     anchor = self.network.features(self.network.preprocess(pixels))
-    return momentum, anchor + self.scale * unit_l2(momentum)
+    return momentum, anchor + self.scale * bfa.unit_l2(momentum)
 
   def prepare(self, images, labels, ids):
     labels = tf.convert_to_tensor(labels, tf.int32)
