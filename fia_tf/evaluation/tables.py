@@ -301,5 +301,23 @@ def write_table(table, directory, stem, heatmap=True):
     paths.append(plots.heatmaps(
         directory / f'{stem}.png', [(table.title, 100 * table.values,
                                      table.marks)],
-        table.row_labels, table.col_labels))
+        table.row_labels, heatmap_columns(table)))
   return paths
+
+
+def heatmap_columns(table):
+  """Column labels of ``table``'s heatmap: a column whose cells share one
+  denominator carries it (``'lite1 (n=177)'``), one whose cells differ says
+  so (``'(n varies)'``: the numbers are in the Markdown and CSV)."""
+  if table.counts is None:
+    return list(table.col_labels)
+  out = []
+  for j, label in enumerate(table.col_labels):
+    column = table.counts[:, j]
+    known = {int(v) for v in column[~np.isnan(column)]}
+    if len(known) == 1:
+      label += f' (n={known.pop()})'
+    elif known:
+      label += ' (n varies)'
+    out.append(label)
+  return out

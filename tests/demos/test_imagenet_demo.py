@@ -1,50 +1,144 @@
-"""The ImageNet demo's method list and per-method settings (no model run)."""
+"""The ImageNet demo's plan: methods, per-source settings, targets, data
+(no model run), and one tiny end-to-end run on the packaged models."""
 
+import json
+
+import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from fia_tf.demos import imagenet
-from fia_tf.evaluation import transfer
+from fia_tf.zoo import efficientnet_lite as el
+from tests.helpers.paths import IMAGENET_DEMO
 
 
 def _sets():
-  return {s.name: s.config for s in transfer.plan_sets(
-      [imagenet.SOURCE], list(imagenet.METHODS), imagenet.SETTINGS,
-      keep_prob={'normal': imagenet.KEEP_PROB},
-      method_settings=imagenet.METHOD_SETTINGS)}
+  return {s.name: s.config for s in imagenet.plan()}
 
 
-def test_every_family_method_is_planned():
+def test_every_method_is_planned_for_both_sources():
   sets = _sets()
-  for method in ('NAA', 'DANAA', 'ILPD', 'BFA', 'P2FA'):
-    assert f'{imagenet.SOURCE}/{method}' in sets
-  # RPA drops pixels like FIA: it takes the demo's keep probability.
-  assert sets[f'{imagenet.SOURCE}/RPA_p0.7'].keep_prob == imagenet.KEEP_PROB
+  for source in imagenet.SOURCES:
+    for method in ('MIM', 'DIM', 'NAA', 'DANAA', 'ILPD', 'BFA', 'P2FA'):
+      assert f'{source}/{method}' in sets
+    for method in ('FIA', 'FIA+PIDIM', 'RPA'):
+      # They drop pixels like FIA: they take the demo's keep probability.
+      assert sets[f'{source}/{method}_p0.7'].keep_prob == imagenet.KEEP_PROB
+  assert len(sets) == len(imagenet.SOURCES) * len(imagenet.METHODS)
 
 
-def test_bfa_step_keeps_the_codes_per_pixel_step_at_224():
+@pytest.mark.parametrize('source,size', [('efficientnet_lite0', 224),
+                                         ('efficientnet_lite2', 260)])
+def test_bfa_step_keeps_the_codes_per_pixel_step(source, size):
   sets = _sets()
   # The code's eta = 28 on 299 x 299 x 3; the same RMS step per pixel and
-  # channel on Lite0's 224 x 224 x 3 input.
+  # channel on the source's input.
   per_pixel = 28 / np.sqrt(299 * 299 * 3)
   for name, option in (('BFA', 'bfa_eta'), ('P2FA', 'p2fa_eta')):
-    eta = sets[f'{imagenet.SOURCE}/{name}'].option(option)
-    assert eta / np.sqrt(224 * 224 * 3) == pytest.approx(per_pixel)
-  # Every method shares the budget and steps.
+    eta = sets[f'{source}/{name}'].option(option)
+    assert eta / np.sqrt(size * size * 3) == pytest.approx(per_pixel)
+  # Other methods never see the option; every method shares the budget.
+  assert 'bfa_eta' not in dict(sets[f'{source}/MIM'].options)
   assert {(c.eps, c.alpha, c.num_iter) for c in sets.values()} == {
       (16.0, 1.6, 10)}
 
 
-def test_defended_targets_wrap_the_black_box_lite_models():
+def test_each_source_meets_its_black_box_models_behind_each_defence():
   from fia_tf.evaluation import defences  # pylint: disable=import-outside-toplevel
   from fia_tf.evaluation import targets  # pylint: disable=import-outside-toplevel
-  names, _ = imagenet.targets(slim=False)
+  names, per_source, _ = imagenet.targets(slim=False)
   assert names[:3] == list(imagenet.PACKAGE_TARGETS)
-  assert len(names) == 3 + 2 * len(imagenet.DEFENCES)
-  assert {'efficientnet_lite1+jpeg75', 'efficientnet_lite2+rp'} <= set(names)
+  # Lite1 behind a defence serves both sources; Lite2's for Lite0 only.
+  assert len(names) == 3 + 3 * len(imagenet.DEFENCES)
+  lite0 = per_source['efficientnet_lite0']
+  lite2 = per_source['efficientnet_lite2']
+  assert lite0[:3] == lite2[:3] == list(imagenet.PACKAGE_TARGETS)
+  assert 'efficientnet_lite2+rp' in lite0 and 'efficientnet_lite2+rp' not in lite2
+  assert 'efficientnet_lite0+fd' in lite2 and 'efficientnet_lite0+fd' not in lite0
+  assert 'efficientnet_lite1+jpeg75' in lite0 and 'efficientnet_lite1+jpeg75' in lite2
   for name in names[3:]:
     target = targets.as_target(name)  # built lazily: no weights read here
     assert isinstance(target, defences.DefendedTarget)
     assert target.name == name
-  assert imagenet.targets(slim=False, defended=False)[0] == list(
+  assert imagenet.targets(slim=False, defences=())[0] == list(
       imagenet.PACKAGE_TARGETS)
+
+
+def test_committed_images_are_the_dev_sets_first_200_with_credits():
+  rows = [line.split() for line in
+          (IMAGENET_DEMO / 'labels.txt').read_text().splitlines()
+          if line and not line.startswith('#')]
+  assert [name for name, _ in rows] == [f'{k:04d}.png'
+                                        for k in range(1, 201)]
+  assert sorted(p.name for p in IMAGENET_DEMO.glob('*.png')) == [
+      name for name, _ in rows]
+  readme = (IMAGENET_DEMO / 'README.md').read_text()
+  credits = [line for line in readme.splitlines()
+             if line.startswith('| 0')]
+  assert [line.split(' | ')[0][2:] for line in credits] == [
+      name for name, _ in rows]
+  for line, (_, label) in zip(credits, rows):
+    assert f' | {label} | ' in line and 'CC BY 2.0' in line
+  first = iio.imread(IMAGENET_DEMO / '0001.png')
+  assert first.shape == (299, 299, 3) and first.dtype == np.uint8
+
+
+def test_at_size_rounds_to_8_bits():
+  images = np.random.default_rng(0).integers(0, 256, (2, 299, 299, 3))
+  out = imagenet.at_size(images, 224)
+  assert out.shape == (2, 224, 224, 3) and out.dtype == np.float32
+  np.testing.assert_array_equal(out, np.rint(out))
+  assert 0 <= out.min() and out.max() <= 255
+
+
+def test_bad_source_defence_and_count_are_refused(tmp_path):
+  with pytest.raises(ValueError, match='source must be one of'):
+    imagenet.run(IMAGENET_DEMO, tmp_path, sources=['vgg_16'])
+  with pytest.raises(ValueError, match="unknown defence 'jpg75'"):
+    imagenet.run(IMAGENET_DEMO, tmp_path, defences=['jpg75'], slim=False)
+  with pytest.raises(ValueError, match='201 images asked for'):
+    imagenet.run(IMAGENET_DEMO, tmp_path, num_images=201, slim=False)
+  assert not list(tmp_path.iterdir())
+
+
+def _lite_installed():
+  import importlib.util  # pylint: disable=import-outside-toplevel
+  return all(importlib.util.find_spec(el.VARIANTS[n].module) is not None
+             for n in imagenet.PACKAGE_TARGETS)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _lite_installed(),
+                    reason="pip install -e '.[imagenet]' for the Lite models")
+def test_tiny_run_scores_both_sources_on_their_targets(tmp_path):
+  lines = []
+  summary = imagenet.run(IMAGENET_DEMO, tmp_path, methods=('MIM',),
+                         num_images=2, batch_size=2, slim=False,
+                         defences=('jpeg75',), log=lines.append)
+  rows = summary['rows']
+  pairs = {(r['source'], r['target']) for r in rows}
+  assert pairs == {
+      ('efficientnet_lite0', t) for t in (
+          'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2',
+          'efficientnet_lite1+jpeg75', 'efficientnet_lite2+jpeg75')} | {
+      ('efficientnet_lite2', t) for t in (
+          'efficientnet_lite0', 'efficientnet_lite1', 'efficientnet_lite2',
+          'efficientnet_lite0+jpeg75', 'efficientnet_lite1+jpeg75')}
+  for row in rows:
+    assert row['n'] == 2 and 0 <= row['n_correct'] <= 2
+    # Every metric is a count over its denominator.
+    assert row['success_changed'] * 2 == pytest.approx(
+        round(row['success_changed'] * 2))
+  # White box: MIM at eps 16 flips the source's own predictions.
+  for source in imagenet.SOURCES:
+    white = [r for r in rows if r['source'] == r['target'] == source]
+    assert white[0]['success_changed'] == 1.0
+  table = json.loads((tmp_path / 'table_correct.json').read_text())
+  assert table['counts'] and all(c is not None for c in table['counts'][0])
+  for name in ('results.md', 'evaluation.csv', 'summary.json',
+               'defended_efficientnet_lite2_wrong.csv'):
+    assert (tmp_path / name).is_file()
+  saved = json.loads((tmp_path / 'summary.json').read_text())
+  assert saved['targets']['efficientnet_lite2'][-1] == (
+      'efficientnet_lite1+jpeg75')
+  assert saved['method_settings']['efficientnet_lite2'] == {}

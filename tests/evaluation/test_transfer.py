@@ -176,3 +176,17 @@ def test_success_among_clean_correct_carries_its_denominator():
   plain = tables.transfer_table(rows, 'success_changed', sources=['s'],
                                 methods=['MIM'], targets=['a', 'b'])
   assert plain.counts is None and '(n=' not in tables.to_markdown(plain)
+
+
+def test_heatmap_columns_carry_the_denominators():
+  rows = [{'source': s, 'method': 'MIM', 'target': t, 'n': 10,
+           'n_correct': n, 'success_correct': 0.5, 'success_changed': 0.5}
+          for s, t, n in [('s', 'a', 8), ('s', 'b', 7), ('r', 'a', 8),
+                          ('r', 'b', 6)]]
+  table = tables.transfer_table(rows, 'success_correct', sources=['s', 'r'],
+                                methods=['MIM'], targets=['a', 'b', 'c'])
+  # a: one n for every row; b: two; c: never evaluated.
+  assert tables.heatmap_columns(table) == ['a (n=8)', 'b (n varies)', 'c']
+  plain = tables.transfer_table(rows, 'success_changed', sources=['s'],
+                                methods=['MIM'], targets=['a'])
+  assert tables.heatmap_columns(plain) == ['a']
