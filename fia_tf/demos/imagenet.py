@@ -12,7 +12,9 @@ every slim checkpoint found. It runs on the transfer runner of
 :mod:`fia_tf.evaluation` and writes the success tables with all three
 metrics (``table_*`` and ``defended_<source>_*``: ``.md``, ``.csv``,
 ``.json``, heatmaps), ``evaluation.csv``, ``results.md``, ``summary.json``
-and ``examples_<source>.png``.
+and ``examples_<source>.png``. Each finished adversarial set is kept in
+``<out_dir>/sets_in_progress/`` until everything is written, so the same
+command after a crash or Ctrl-C resumes with the sets not yet made.
 
 Images: the committed PNGs are the dev set's 299x299 images. Each model
 gets them at its input size through the one filter of :mod:`fia_tf.data`
@@ -21,7 +23,11 @@ its size, and targets bring clean and adversarial images alike to theirs.
 """
 
 import csv
+import hashlib
+import io
+import json
 import pathlib
+import shutil
 import time
 
 import imageio.v3 as iio
@@ -57,6 +63,10 @@ KEEP_PROB = 0.7
 # The first NUM_DEMO images of the dev set, in its numbering (not chosen).
 NUM_DEMO = 200
 METRICS = ('success_changed', 'success_wrong', 'success_correct')
+# Finished adversarial sets are kept here (one .npz each) until the run has
+# written everything, so that a crashed or interrupted run resumes where it
+# stopped: a set is reused only for the same set, images and labels.
+IN_PROGRESS = 'sets_in_progress'
 
 
 def method_settings(source, methods=METHODS):
@@ -243,17 +253,28 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
     log(f'no checkpoint for {len(skipped)} slim models (skipped; run '
         '`make checkpoints` to add them)')
   adversarial, seconds, layers = {}, {}, {}
+  cache_dir = out_dir / IN_PROGRESS
   for source in sources:
     spec = registry.get_spec(source)
     model = spec.source_model()
     layers[source] = model.feature_layer
     mine = [s for s in sets if s.source == source]
-    adv, sec = transfer.attack_in_memory(
-        at_size(images, spec.input_size), labels_1001, ids, {source: model},
-        mine, batch_size=batch_size,
-        label_offsets={source: spec.label_offset}, log=log)
-    adversarial.update(adv)
-    seconds.update(sec)
+    source_images = at_size(images, spec.input_size)
+    for number, attack_set in enumerate(mine, 1):
+      key = _set_key(attack_set, source_images, labels_1001)
+      path = cache_dir / (attack_set.name.replace('/', '--') + '.npz')
+      found = _load_set(path, key)
+      if found is None:
+        log(f'set {number}/{len(mine)} of {source}: {attack_set.name}')
+        adv, sec = transfer.attack_in_memory(
+            source_images, labels_1001, ids, {source: model}, [attack_set],
+            batch_size=batch_size,
+            label_offsets={source: spec.label_offset}, log=log)
+        found = adv[attack_set.name], sec[attack_set.name]
+        _save_set(path, key, *found)
+      else:
+        log(f'{attack_set.name}: the finished set in {path} is reused')
+      adversarial[attack_set.name], seconds[attack_set.name] = found
     del model
   evaluated = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
                                      batch_size=batch_size)
@@ -316,11 +337,44 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
       'attack_seconds': seconds, 'total_seconds': time.time() - start,
       **records.provenance()}
   files.atomic_write_json(out_dir / 'summary.json', summary)
+  # Everything is written: the finished sets were only kept for a rerun.
+  shutil.rmtree(cache_dir, ignore_errors=True)
   log(f'wrote {out_dir}: results.md, table_*, defended_*, evaluation.csv, '
       f'summary.json{"".join(", " + f for f in figures)} '
       f'({summary["total_seconds"]:.0f} s in all, attacks '
       f'{attack_seconds:.0f} s)')
   return summary
+
+
+def _set_key(attack_set, images, labels):
+  """What a finished set's adversarial images depend on: the set (source,
+  method, config, layer) and the exact clean images and labels."""
+  digest = hashlib.sha256()
+  digest.update(json.dumps(
+      [attack_set.name, attack_set.layer, attack_set.config.to_dict()],
+      sort_keys=True, default=str).encode())
+  digest.update(np.ascontiguousarray(images, np.float32).tobytes())
+  digest.update(np.ascontiguousarray(labels, np.int64).tobytes())
+  return digest.hexdigest()
+
+
+def _save_set(path, key, adversarial, seconds):
+  buffer = io.BytesIO()
+  np.savez(buffer, key=np.array(key), adversarial=adversarial,
+           seconds=np.array(seconds))
+  files.atomic_write_bytes(path, buffer.getvalue())
+
+
+def _load_set(path, key):
+  """``(adversarial, seconds)`` saved under ``key`` at ``path``, or
+  ``None`` (no file, another key, or a file that does not read)."""
+  try:
+    with np.load(path, allow_pickle=False) as saved:
+      if str(saved['key']) != key:
+        return None
+      return saved['adversarial'], float(saved['seconds'])
+  except (OSError, KeyError, ValueError):
+    return None
 
 
 def examples_figure(path, source, images, labels_1001, adversarial, sets,

