@@ -121,11 +121,6 @@ def prepare(dev_dir, out_dir, count=NUM_DEMO):
                    f'[{row["Author"]}]({row["AuthorProfileURL"]}) | '
                    f'[photo]({row["OriginalLandingURL"]}) | '
                    f'[CC BY 2.0]({row["License"]}) |')
-  stale = sorted(p.name for p in out_dir.glob('*.png')
-                 if p.name not in {line.split()[0] for line in
-                                   label_lines[1:]})
-  for name in stale:
-    (out_dir / name).unlink()
   files.atomic_write_text(out_dir / 'labels.txt',
                           '\n'.join(label_lines) + '\n')
   files.atomic_write_text(out_dir / 'README.md', _README.format(
@@ -196,8 +191,8 @@ def targets(sources=SOURCES, checkpoint_dir=None, slim=True,
   that source (none with empty ``defences``).
 
   Returns:
-    ``(names, per_source, skipped)``: target names (the Lite models, the
-    defended ones in first-use order, the slim models), ``{source: [target
+    ``(names, per_source, skipped)``: target names (the Lite models, then
+    the slim and defended ones in first-use order), ``{source: [target
     names]}`` and the slim models without a checkpoint.
   """
   slim_names, skipped = [], []
@@ -252,14 +247,14 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
   if skipped:
     log(f'no checkpoint for {len(skipped)} slim models (skipped; run '
         '`make checkpoints` to add them)')
-  adversarial, seconds, layers = {}, {}, {}
+  adversarial, seconds, layers, clean_at = {}, {}, {}, {}
   cache_dir = out_dir / IN_PROGRESS
   for source in sources:
     spec = registry.get_spec(source)
     model = spec.source_model()
     layers[source] = model.feature_layer
     mine = [s for s in sets if s.source == source]
-    source_images = at_size(images, spec.input_size)
+    source_images = clean_at[source] = at_size(images, spec.input_size)
     for number, attack_set in enumerate(mine, 1):
       key = _set_key(attack_set, source_images, labels_1001)
       path = cache_dir / (attack_set.name.replace('/', '--') + '.npz')
@@ -286,13 +281,12 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
       scored, log=log)
   transfer.annotate(rows, sets, {t: 'normal' for t in target_names})
   attack_seconds = sum(seconds.values())
+  clean = {r['target']: r['clean_accuracy'] for r in rows}
   md = [f'# Transfer among EfficientNet-Lite models ({n} ImageNet images, '
         'eps 16)', '',
         f'Sources: {", ".join(sources)} (white box: `*`). Methods: '
         f'{", ".join(methods)}. Clean top-1 accuracy: ' + ', '.join(
-            f'{t} {100 * transfer.select(rows, target=t)[0]["clean_accuracy"]:.1f}%'
-            for t in target_names if transfer.select(rows, target=t)) + '.',
-        '']
+            f'{t} {100 * a:.1f}%' for t, a in clean.items()) + '.', '']
   plain = [t for t in target_names if '+' not in t]
   for metric in METRICS:
     table = tables.transfer_table(
@@ -325,15 +319,15 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
     for source in sources:
       frame = next(t for t in evaluated if t.name == black_box(source)[0])
       figures.append(examples_figure(
-          out_dir / f'examples_{source}.png', source,
-          at_size(images, registry.get_spec(source).input_size),
+          out_dir / f'examples_{source}.png', source, clean_at[source],
           labels_1001, adversarial, [s for s in sets if s.source == source],
           frame).name)
   summary = {
       'sources': sources, 'images': names, 'methods': methods,
       'settings': dict(SETTINGS, keep_prob=KEEP_PROB, fia_layers=layers),
       'method_settings': {s: method_settings(s, methods) for s in sources},
-      'defences': defences, 'targets': per_source, 'rows': rows, 'skipped_slim_targets': skipped,
+      'defences': defences, 'targets': per_source, 'rows': rows,
+      'skipped_slim_targets': skipped,
       'attack_seconds': seconds, 'total_seconds': time.time() - start,
       **records.provenance()}
   files.atomic_write_json(out_dir / 'summary.json', summary)

@@ -53,9 +53,11 @@ def test_each_source_meets_its_black_box_models_behind_each_defence():
   lite0 = per_source['efficientnet_lite0']
   lite2 = per_source['efficientnet_lite2']
   assert lite0[:3] == lite2[:3] == list(imagenet.PACKAGE_TARGETS)
-  assert 'efficientnet_lite2+rp' in lite0 and 'efficientnet_lite2+rp' not in lite2
-  assert 'efficientnet_lite0+fd' in lite2 and 'efficientnet_lite0+fd' not in lite0
-  assert 'efficientnet_lite1+jpeg75' in lite0 and 'efficientnet_lite1+jpeg75' in lite2
+  only_lite0, only_lite2 = 'efficientnet_lite2+rp', 'efficientnet_lite0+fd'
+  both = 'efficientnet_lite1+jpeg75'
+  assert only_lite0 in lite0 and only_lite0 not in lite2
+  assert only_lite2 in lite2 and only_lite2 not in lite0
+  assert both in lite0 and both in lite2
   for name in names[3:]:
     target = targets.as_target(name)  # built lazily: no weights read here
     assert isinstance(target, defences.DefendedTarget)
@@ -159,7 +161,8 @@ def test_a_crashed_run_resumes_from_its_finished_sets(tmp_path, monkeypatch):
   monkeypatch.setattr(transfer, 'evaluate', crash)
   with pytest.raises(RuntimeError, match='crash'):
     imagenet.run(IMAGENET_DEMO, tmp_path / 'a', **kwargs)
-  kept = sorted(p.name for p in (tmp_path / 'a' / imagenet.IN_PROGRESS).iterdir())
+  kept = sorted(p.name for p in
+                (tmp_path / 'a' / imagenet.IN_PROGRESS).iterdir())
   assert kept == ['efficientnet_lite0--FIA_p0.7.npz',
                   'efficientnet_lite0--MIM.npz']
   # The rerun attacks nothing and scores what the first run made.
@@ -181,18 +184,20 @@ def test_a_crashed_run_resumes_from_its_finished_sets(tmp_path, monkeypatch):
 
 
 def test_a_finished_set_is_reused_only_under_its_key(tmp_path):
+  # pylint: disable=protected-access
+  key_of, save, load = imagenet._set_key, imagenet._save_set, imagenet._load_set
   sets = imagenet.plan(('efficientnet_lite0',), ('MIM', 'FIA'))
   images = np.zeros((2, 4, 4, 3), np.float32)
   labels = np.array([1, 2])
-  key = imagenet._set_key(sets[0], images, labels)  # pylint: disable=protected-access
+  key = key_of(sets[0], images, labels)
   path = tmp_path / 'set.npz'
-  imagenet._save_set(path, key, images + 1, 3.5)  # pylint: disable=protected-access
-  adv, seconds = imagenet._load_set(path, key)  # pylint: disable=protected-access
+  save(path, key, images + 1, 3.5)
+  adv, seconds = load(path, key)
   np.testing.assert_array_equal(adv, images + 1)
   assert seconds == 3.5
-  for other in (imagenet._set_key(sets[1], images, labels),  # pylint: disable=protected-access
-                imagenet._set_key(sets[0], images + 1, labels),  # pylint: disable=protected-access
-                imagenet._set_key(sets[0], images, labels[::-1])):  # pylint: disable=protected-access
+  for other in (key_of(sets[1], images, labels),
+                key_of(sets[0], images + 1, labels),
+                key_of(sets[0], images, labels[::-1])):
     assert other != key
-    assert imagenet._load_set(path, other) is None  # pylint: disable=protected-access
-  assert imagenet._load_set(tmp_path / 'missing.npz', key) is None  # pylint: disable=protected-access
+    assert load(path, other) is None
+  assert load(tmp_path / 'missing.npz', key) is None
