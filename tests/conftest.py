@@ -1,5 +1,7 @@
 """Shared fixtures: tiny deterministic Keras classifiers and test data."""
 
+import ctypes
+import gc
 import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -46,3 +48,31 @@ def images():
 @pytest.fixture(scope='session')
 def labels():
   return np.array([1, 3, 5, 7, 9, 0], np.int32)
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _return_memory_after_each_module():
+  """Frees what a module's models and traced graphs held once it is done.
+
+  One process runs the whole suite; TF on CPU allocates through malloc,
+  whose freed arenas otherwise stay in the resident set, and the golden
+  modules late in the run need several GB of their own (a run without this
+  was killed by the 24 GB machine's OOM killer in test_golden_slim).
+  """
+  yield
+  gc.collect()
+  if _LIBC is not None:
+    _LIBC.malloc_trim(0)
+
+
+def _libc():
+  try:
+    libc = ctypes.CDLL('libc.so.6')
+    libc.malloc_trim  # pylint: disable=pointless-statement
+    return libc
+  except (OSError, AttributeError):  # not glibc: nothing to trim
+    return None
+
+
+_LIBC = _libc()
+
