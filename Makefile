@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.fia_tf-installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test test-fast checkpoints reproduce demo demo-imagenet \
+.PHONY: install test test-fast test-golden-full checkpoints reproduce demo demo-imagenet \
 	demo-advtrain train-mini ablation-mini speed clean
 
 $(STAMP): setup.py setup.cfg
@@ -18,6 +18,10 @@ install: $(STAMP)
 ## Run the whole test suite (CI runs exactly this: .ci/run).
 test: $(STAMP)
 	$(PY) -m pytest -q --durations=25 tests
+
+## The golden tests with their exhaustive tier (cases repeated on vgg_16).
+test-golden-full: $(STAMP)
+	FIA_TF_GOLDEN_FULL=1 $(PY) -m pytest -q -m golden tests
 
 ## The unit tier: no golden full-size nets, no binaries in subprocesses.
 test-fast: $(STAMP)

@@ -36,9 +36,9 @@ FACTOR = 2.0
 
 pytestmark = [pytest.mark.golden, pytest.mark.slow]
 
-@pytest.mark.parametrize('name,variant,method', golden_lib.ATTACK_CASES,
-                         ids=[f'{v}-{m}' for _, v, m in golden_lib.ATTACK_CASES])
-def test_outputs_match_original_attack(golden_nets, name, variant, method):
+@pytest.mark.parametrize('case', golden_lib.attack_params())
+def test_outputs_match_original_attack(golden_nets, case):
+  name, variant, method = case
   spec, perturbations, source = golden_nets(name)
   golden, files = golden_lib.precast(ATTACKS / variant / method /
                                      'precast_float64.npz')

@@ -21,10 +21,15 @@ use). Its NAA cases run on 44.png and 50.png with vgg_16's own clean top-1
 labels, because on 1.png and 2.png these random weights saturate the softmax
 and the original's NAA weights are 0/0 = NaN (kept here as the degenerate
 reference: :func:`test_saturated_softmax_gives_clean_image_not_nan`).
-The suite runs three vgg_16 cases (RPA with the original's masks, NAA ens 0
-and NAA with the original's noise); the stored RPA_ens0 (FIA's ens-0 path,
-held by the FIA golden tests), zero-noise NAA and NAAPI cases are copied too
-and add the same checks at vgg_16's cost (add them to ``CASES`` to run them).
+``make test`` runs six cases: on inception_v3 NAA ens 0, NAA with the
+original's noise, NAAPI, RPA ens 0 and RPA with the original's masks, and
+vgg_16's NAA ens 0. The exhaustive tier (:data:`FULL_ONLY`, ``make
+test-golden-full``) adds vgg_16's RPA with masks and NAA with noise and
+inception_v3's zero-noise NAA: the same code paths again, on vgg_16 at
+about 4x the time (15 of the suite's 70 minutes on a 2-core EPYC). The
+stored vgg_16 RPA_ens0 (FIA's ens-0 path, held by the FIA golden tests),
+zero-noise NAA and NAAPI cases are copied too (add them to ``CASES`` to
+run them).
 """
 
 import hashlib
@@ -63,6 +68,11 @@ CASES = [
     ('vgg_16', VGG_NAA, 'NAA_ens10_seed0noise', 'NAA', {'ens': 10}, 'noise'),
 ]
 IDS = [f'{v}-{c}' for _, v, c, *_ in CASES]
+FULL_ONLY = {'inception_v3-NAA_ens10_zeronoise',
+             'vgg_16_centercrop-RPA_ens4_seed0',
+             f'{VGG_NAA}-NAA_ens10_seed0noise'}
+PARAMS = [pytest.param(c, id=i, marks=[golden_lib.FULL_ONLY] if i in FULL_ONLY
+                       else []) for c, i in zip(CASES, IDS)]
 # The original's losses sum over the batch of B = 2 images and divide by the
 # element count of the [2B, H, W, C] feature batch; ours are per image and
 # divide by H * W * C: our gradients and values are the original's times 2B.
@@ -171,7 +181,7 @@ class Case:
     return golden_lib.reruns(self.perturbations, self.images, fn)
 
 
-@pytest.fixture(scope='module', params=CASES, ids=IDS)
+@pytest.fixture(scope='module', params=PARAMS)
 def case(request, golden_nets):
   built = Case(golden_nets, *request.param)
   yield built

@@ -28,13 +28,11 @@ import fia_tf
 from tests.helpers import golden as golden_lib
 
 STEPS = golden_lib.GOLDEN / 'attacks_steps'
-CASES = golden_lib.ATTACK_CASES
 
 pytestmark = pytest.mark.golden
 
 
-@pytest.fixture(scope='module', params=CASES,
-                ids=[f'{v}-{m}' for _, v, m in CASES])
+@pytest.fixture(scope='module', params=golden_lib.attack_params())
 def case(request, golden_nets):
   name, variant, method = request.param
   spec, perturbations, source = golden_nets(name)
