@@ -63,9 +63,12 @@ KEEP_PROB = 0.7
 # The first NUM_DEMO images of the dev set, in its numbering (not chosen).
 NUM_DEMO = 200
 METRICS = ('success_changed', 'success_wrong', 'success_correct')
-# Finished adversarial sets are kept here (one .npz each) until the run has
-# written everything, so that a crashed or interrupted run resumes where it
-# stopped: a set is reused only for the same set, images and labels.
+# Finished adversarial sets are kept here (pixels in a .npy, its key and
+# time in a .json) until the run has written everything, so that a crashed
+# or interrupted run resumes where it stopped: a set is reused only for the
+# same set, images and labels. The run reads every set back memory-mapped:
+# at 1000 images the float sets are 14 GB, which would not fit in RAM
+# beside the models.
 IN_PROGRESS = 'sets_in_progress'
 
 
@@ -257,18 +260,22 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
     source_images = clean_at[source] = at_size(images, spec.input_size)
     for number, attack_set in enumerate(mine, 1):
       key = _set_key(attack_set, source_images, labels_1001)
-      path = cache_dir / (attack_set.name.replace('/', '--') + '.npz')
-      found = _load_set(path, key)
+      where = _set_files(cache_dir, attack_set)
+      found = _load_set(where, key)
       if found is None:
         log(f'set {number}/{len(mine)} of {source}: {attack_set.name}')
         adv, sec = transfer.attack_in_memory(
             source_images, labels_1001, ids, {source: model}, [attack_set],
             batch_size=batch_size,
             label_offsets={source: spec.label_offset}, log=log)
-        found = adv[attack_set.name], sec[attack_set.name]
-        _save_set(path, key, *found)
+        _save_set(where, key, adv[attack_set.name], sec[attack_set.name])
+        # From here on the set is read from disk (the array above is freed).
+        found = _load_set(where, key)
+        if found is None:
+          raise OSError(f'the set just written to {where[0]} does not read '
+                        'back: check the disk and run the same command again')
       else:
-        log(f'{attack_set.name}: the finished set in {path} is reused')
+        log(f'{attack_set.name}: the finished set in {where[0]} is reused')
       adversarial[attack_set.name], seconds[attack_set.name] = found
     del model
   evaluated = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
@@ -352,23 +359,43 @@ def _set_key(attack_set, images, labels):
   return digest.hexdigest()
 
 
-def _save_set(path, key, adversarial, seconds):
+def _set_files(cache_dir, attack_set):
+  """``(pixels .npy, key .json)`` of ``attack_set`` in ``cache_dir``."""
+  stem = attack_set.name.replace('/', '--')
+  return cache_dir / f'{stem}.npy', cache_dir / f'{stem}.json'
+
+
+def _save_set(where, key, adversarial, seconds):
+  """Writes a finished set's pixels, then its key (so a key on disk always
+  names the pixels beside it)."""
+  pixels, meta = where
+  # A crash between the two writes must not pair an older key with newer
+  # pixels: the key goes first and comes back last.
+  meta.unlink(missing_ok=True)
+  adversarial = np.ascontiguousarray(adversarial, np.float32)
   buffer = io.BytesIO()
-  np.savez(buffer, key=np.array(key), adversarial=adversarial,
-           seconds=np.array(seconds))
-  files.atomic_write_bytes(path, buffer.getvalue())
+  np.save(buffer, adversarial, allow_pickle=False)
+  files.atomic_write_bytes(pixels, buffer.getvalue())
+  files.atomic_write_json(meta, {'key': key, 'seconds': float(seconds),
+                                 'shape': list(adversarial.shape)})
 
 
-def _load_set(path, key):
-  """``(adversarial, seconds)`` saved under ``key`` at ``path``, or
-  ``None`` (no file, another key, or a file that does not read)."""
+def _load_set(where, key):
+  """``(memory-mapped float32 pixels, seconds)`` saved under ``key``, or
+  ``None`` (missing files, another key, or files that do not read)."""
+  pixels, meta = where
   try:
-    with np.load(path, allow_pickle=False) as saved:
-      if str(saved['key']) != key:
-        return None
-      return saved['adversarial'], float(saved['seconds'])
-  except (OSError, KeyError, ValueError):
+    saved = json.loads(meta.read_text())
+    if saved['key'] != key:
+      return None
+    adversarial = np.load(pixels, mmap_mode='r', allow_pickle=False)
+    seconds = float(saved['seconds'])
+  except (OSError, ValueError, KeyError, TypeError):
     return None
+  if (adversarial.dtype != np.float32 or
+      list(adversarial.shape) != saved.get('shape')):
+    return None
+  return adversarial, seconds
 
 
 def examples_figure(path, source, images, labels_1001, adversarial, sets,

@@ -155,16 +155,30 @@ def test_a_crashed_run_resumes_from_its_finished_sets(tmp_path, monkeypatch):
                 slim=False, defences=(), sources=('efficientnet_lite0',),
                 log=lambda line: None)
   evaluate = transfer.evaluate
+  handed = {}
 
   def crash(*args, **kw):
+    del args, kw
+    raise RuntimeError('crash')
+
+  def crash_in_evaluation(inputs, *args, **kw):
+    del args, kw
+    handed.update(inputs.adversarial)
     raise RuntimeError('crash after the attacks')
-  monkeypatch.setattr(transfer, 'evaluate', crash)
+  monkeypatch.setattr(transfer, 'evaluate', crash_in_evaluation)
   with pytest.raises(RuntimeError, match='crash'):
     imagenet.run(IMAGENET_DEMO, tmp_path / 'a', **kwargs)
+  # The evaluation reads the sets from disk, memory-mapped.
+  assert sorted(handed) == ['efficientnet_lite0/FIA_p0.7',
+                            'efficientnet_lite0/MIM']
+  assert all(isinstance(a, np.memmap) and a.shape == (2, 224, 224, 3)
+             for a in handed.values())
   kept = sorted(p.name for p in
                 (tmp_path / 'a' / imagenet.IN_PROGRESS).iterdir())
-  assert kept == ['efficientnet_lite0--FIA_p0.7.npz',
-                  'efficientnet_lite0--MIM.npz']
+  assert kept == ['efficientnet_lite0--FIA_p0.7.json',
+                  'efficientnet_lite0--FIA_p0.7.npy',
+                  'efficientnet_lite0--MIM.json',
+                  'efficientnet_lite0--MIM.npy']
   # The rerun attacks nothing and scores what the first run made.
   monkeypatch.setattr(transfer, 'evaluate', evaluate)
   attack = transfer.attack_in_memory
@@ -190,14 +204,45 @@ def test_a_finished_set_is_reused_only_under_its_key(tmp_path):
   images = np.zeros((2, 4, 4, 3), np.float32)
   labels = np.array([1, 2])
   key = key_of(sets[0], images, labels)
-  path = tmp_path / 'set.npz'
-  save(path, key, images + 1, 3.5)
-  adv, seconds = load(path, key)
+  where = imagenet._set_files(tmp_path, sets[0])
+  save(where, key, images + 1, 3.5)
+  adv, seconds = load(where, key)
+  assert isinstance(adv, np.memmap)
   np.testing.assert_array_equal(adv, images + 1)
   assert seconds == 3.5
   for other in (key_of(sets[1], images, labels),
                 key_of(sets[0], images + 1, labels),
                 key_of(sets[0], images, labels[::-1])):
     assert other != key
-    assert load(path, other) is None
-  assert load(tmp_path / 'missing.npz', key) is None
+    assert load(where, other) is None
+  assert load(imagenet._set_files(tmp_path, sets[1]), key) is None
+
+
+def test_a_set_whose_pixels_do_not_match_its_key_file_is_not_read(
+    tmp_path, monkeypatch):
+  # pylint: disable=protected-access
+  sets = imagenet.plan(('efficientnet_lite0',), ('MIM',))
+  images, labels = np.zeros((2, 4, 4, 3), np.float32), np.array([1, 2])
+  key = imagenet._set_key(sets[0], images, labels)
+  pixels, meta = where = imagenet._set_files(tmp_path, sets[0])
+  imagenet._save_set(where, key, images + 1, 1.0)
+  # Pixels of another shape or type under the right key.
+  for wrong in (np.zeros((3, 4, 4, 3), np.float32),
+                np.zeros((2, 4, 4, 3), np.float64)):
+    np.save(pixels, wrong)
+    assert imagenet._load_set(where, key) is None
+  pixels.write_bytes(b'truncated')
+  assert imagenet._load_set(where, key) is None
+  for text in ('[]', '"key"', '{"key": 3}', '{'):
+    imagenet._save_set(where, key, images + 1, 1.0)
+    meta.write_text(text)
+    assert imagenet._load_set(where, key) is None
+  # A crash while new pixels are written leaves no key for the old ones.
+  imagenet._save_set(where, key, images + 1, 1.0)
+
+  def crash(*args, **kwargs):
+    raise OSError('killed')
+  monkeypatch.setattr(imagenet.files, 'atomic_write_bytes', crash)
+  with pytest.raises(OSError, match='killed'):
+    imagenet._save_set(where, 'another key', images + 2, 1.0)
+  assert not meta.exists() and imagenet._load_set(where, key) is None
