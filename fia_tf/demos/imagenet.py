@@ -251,6 +251,7 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
     log(f'no checkpoint for {len(skipped)} slim models (skipped; run '
         '`make checkpoints` to add them)')
   adversarial, seconds, layers, clean_at = {}, {}, {}, {}
+  reused = []
   cache_dir = out_dir / IN_PROGRESS
   for source in sources:
     spec = registry.get_spec(source)
@@ -276,6 +277,7 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
                         'back: check the disk and run the same command again')
       else:
         log(f'{attack_set.name}: the finished set in {where[0]} is reused')
+        reused.append(attack_set.name)
       adversarial[attack_set.name], seconds[attack_set.name] = found
     del model
   evaluated = [targets_lib.as_target(name, checkpoint_dir=checkpoint_dir,
@@ -288,6 +290,12 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
       scored, log=log)
   transfer.annotate(rows, sets, {t: 'normal' for t in target_names})
   attack_seconds = sum(seconds.values())
+  # A resumed run's total is its own wall clock, while a reused set's
+  # seconds were spent by an earlier process: say which is which.
+  earlier = sum(seconds[name] for name in reused)
+  attack_note = (f' ({earlier:.0f} s of them by an earlier run, whose '
+                 f'{len(reused)} finished sets this run reused)'
+                 if reused else '')
   clean = {r['target']: r['clean_accuracy'] for r in rows}
   md = [f'# Transfer among EfficientNet-Lite models ({n} ImageNet images, '
         'eps 16)', '',
@@ -317,7 +325,7 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
   if skipped:
     md += [f'Not evaluated (no checkpoint): {", ".join(skipped)}.', '']
   md += ['## Per set and target', '', tables.rows_markdown(rows),
-         f'Attacks {attack_seconds:.0f} s; total run time '
+         f'Attacks {attack_seconds:.0f} s{attack_note}; this run\'s time '
          f'{time.time() - start:.0f} s.']
   files.atomic_write_text(out_dir / 'results.md', '\n'.join(md))
   files.atomic_write_text(out_dir / 'evaluation.csv', tables.rows_csv(rows))
@@ -335,15 +343,16 @@ def run(data_dir, out_dir, methods=METHODS, num_images=None, batch_size=25,
       'method_settings': {s: method_settings(s, methods) for s in sources},
       'defences': defences, 'targets': per_source, 'rows': rows,
       'skipped_slim_targets': skipped,
-      'attack_seconds': seconds, 'total_seconds': time.time() - start,
+      'attack_seconds': seconds, 'reused_sets': reused,
+      'total_seconds': time.time() - start,
       **records.provenance()}
   files.atomic_write_json(out_dir / 'summary.json', summary)
   # Everything is written: the finished sets were only kept for a rerun.
   shutil.rmtree(cache_dir, ignore_errors=True)
   log(f'wrote {out_dir}: results.md, table_*, defended_*, evaluation.csv, '
       f'summary.json{"".join(", " + f for f in figures)} '
-      f'({summary["total_seconds"]:.0f} s in all, attacks '
-      f'{attack_seconds:.0f} s)')
+      f'({summary["total_seconds"]:.0f} s in this run, attacks '
+      f'{attack_seconds:.0f} s{attack_note})')
   return summary
 
 

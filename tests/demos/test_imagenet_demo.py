@@ -188,6 +188,17 @@ def test_a_crashed_run_resumes_from_its_finished_sets(tmp_path, monkeypatch):
   monkeypatch.setattr(transfer, 'attack_in_memory', attack)
   fresh = imagenet.run(IMAGENET_DEMO, tmp_path / 'b', **kwargs)
   assert resumed['rows'] == fresh['rows']
+  # The resumed run's time is its own; the attack seconds it reused are
+  # named as an earlier run's, with the sets they belong to.
+  assert resumed['reused_sets'] == ['efficientnet_lite0/MIM',
+                                    'efficientnet_lite0/FIA_p0.7']
+  assert fresh['reused_sets'] == []
+  earlier = sum(resumed['attack_seconds'].values())
+  assert earlier > 0
+  assert (f'Attacks {earlier:.0f} s ({earlier:.0f} s of them by an earlier '
+          'run, whose 2 finished sets this run reused)') in (
+              tmp_path / 'a' / 'results.md').read_text()
+  assert 'earlier run' not in (tmp_path / 'b' / 'results.md').read_text()
   # A damaged file is attacked again, not read.
   (tmp_path / 'c' / imagenet.IN_PROGRESS).mkdir(parents=True)
   for name in kept:
