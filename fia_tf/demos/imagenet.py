@@ -67,8 +67,8 @@ METRICS = ('success_changed', 'success_wrong', 'success_correct')
 # time in a .json) until the run has written everything, so that a crashed
 # or interrupted run resumes where it stopped: a set is reused only for the
 # same set, images and labels. The run reads every set back memory-mapped:
-# at 1000 images the float sets are 14 GB, which would not fit in RAM
-# beside the models.
+# at 1000 images the float sets are 14 GB, most of a 24 GB machine before
+# the models are loaded.
 IN_PROGRESS = 'sets_in_progress'
 
 
